@@ -1,0 +1,66 @@
+//! One file per subcommand: its arguments (the doc comments are the help
+//! text) and one `run` function that parses, calls the library, and prints.
+
+mod add;
+mod diff;
+mod init;
+mod label;
+mod list;
+mod log;
+mod promote;
+mod rollback;
+mod show;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use super::context::Context;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(init::Args),
+    Add(add::Args),
+    Show(show::Args),
+    Label(label::Args),
+    Promote(promote::Args),
+    Rollback(rollback::Args),
+    Diff(diff::Args),
+    Log(log::Args),
+    List(list::Args),
+}
+
+/// Run a command; the `u8` is the exit code on success paths.
+pub fn run(command: Command, ctx: &Context) -> Result<u8> {
+    match command {
+        Command::Init(args) => init::run(args, ctx),
+        Command::Add(args) => add::run(args, ctx),
+        Command::Show(args) => show::run(args, ctx),
+        Command::Label(args) => label::run(args, ctx),
+        Command::Promote(args) => promote::run(args, ctx),
+        Command::Rollback(args) => rollback::run(args, ctx),
+        Command::Diff(args) => diff::run(args, ctx),
+        Command::Log(args) => log::run(args, ctx),
+        Command::List(args) => list::run(args, ctx),
+    }
+}
+
+/// `from -> to` with short ids, `-` for a label that did not exist.
+pub fn arrow(from: Option<&promptrel::VersionId>, to: &promptrel::VersionId) -> String {
+    let s = super::output::style::ID;
+    let from = from.map_or("-".to_string(), |f| format!("{s}{}{s:#}", f.short()));
+    format!("{from} -> {s}{}{s:#}", to.short())
+}
+
+/// Print what a label move did (or that it was already there).
+pub fn report_move(ctx: &Context, verb: &str, moved: &promptrel::Moved) -> Result<u8> {
+    use std::io::Write;
+    let mut out = super::output::stdout(ctx.color);
+    let target = format!("{}@{}", moved.name, moved.label);
+    if moved.changed {
+        writeln!(out, "{verb} {target}: {}", arrow(moved.from.as_ref(), &moved.to))?;
+    } else {
+        let s = super::output::style::ID;
+        writeln!(out, "{target} already points at {s}{}{s:#}; nothing changed", moved.to.short())?;
+    }
+    Ok(super::output::exit::OK)
+}

@@ -1,0 +1,116 @@
+//! Everything the commands need from the process environment, read in one place.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use promptrel::{Signature, Store};
+
+use super::{Cli, ColorWhen};
+
+/// The environment a command runs in.
+#[derive(Debug)]
+pub struct Context {
+    /// The working directory (after `-C`).
+    pub cwd: PathBuf,
+    /// `PROMPTREL_DIR`, when set.
+    pub store_dir: Option<PathBuf>,
+    /// `PROMPTREL_AUTHOR`, when set.
+    pub author: Option<String>,
+    /// `PROMPTREL_DATE`, when set.
+    pub date: Option<jiff::Timestamp>,
+    /// `PROMPTREL_LOCK_TIMEOUT`.
+    pub lock_timeout: Option<Duration>,
+    /// `--color`.
+    pub color: ColorWhen,
+}
+
+impl Context {
+    pub fn from_env(cli: &Cli) -> Result<Context> {
+        let mut cwd = std::env::current_dir().context("cannot read the current directory")?;
+        if let Some(dir) = &cli.chdir {
+            cwd = cwd.join(dir);
+            if !cwd.is_dir() {
+                bail!("cannot change to {}: no such folder", dir.display());
+            }
+        }
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let text = |name: &'static str| -> Result<Option<String>> {
+            var(name)
+                .map(|v| v.into_string().map_err(|_| anyhow::anyhow!("{name} is not valid UTF-8")))
+                .transpose()
+        };
+        let date = text("PROMPTREL_DATE")?
+            .map(|d| {
+                d.parse::<jiff::Timestamp>()
+                    .with_context(|| format!("PROMPTREL_DATE={d:?} is not an RFC 3339 time"))
+            })
+            .transpose()?;
+        let lock_timeout = text("PROMPTREL_LOCK_TIMEOUT")?
+            .map(|t| {
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(Duration::from_secs_f64)
+                    .with_context(|| format!("PROMPTREL_LOCK_TIMEOUT={t:?} is not a number of seconds"))
+            })
+            .transpose()?;
+        Ok(Context {
+            store_dir: var("PROMPTREL_DIR").map(|d| cwd.join(d)),
+            author: text("PROMPTREL_AUTHOR")?,
+            date,
+            lock_timeout,
+            color: cli.color,
+            cwd,
+        })
+    }
+
+    /// The store this command works on: `PROMPTREL_DIR`, else discovered upwards.
+    pub fn store(&self) -> Result<Store> {
+        let store = match &self.store_dir {
+            Some(dir) => Store::open(dir)?,
+            None => Store::discover(&self.cwd)?,
+        };
+        Ok(match self.lock_timeout {
+            Some(t) => store.with_lock_timeout(t),
+            None => store,
+        })
+    }
+
+    /// Who and when, for a command that writes.
+    pub fn signature(&self, store: &Store) -> Signature {
+        Signature {
+            author: self.author.clone().unwrap_or_else(|| default_author(store.workdir())),
+            time: self.date.unwrap_or_else(jiff::Timestamp::now),
+        }
+    }
+
+    /// A path given on the command line, relative to the working directory.
+    pub fn path(&self, path: &Path) -> PathBuf {
+        self.cwd.join(path)
+    }
+}
+
+/// git's `user.name <user.email>`, else the login name.
+fn default_author(dir: &Path) -> String {
+    let git = |key: &str| {
+        Command::new("git")
+            .args(["config", "--get", key])
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    match (git("user.name"), git("user.email")) {
+        (Some(name), Some(email)) => format!("{name} <{email}>"),
+        (Some(name), None) => name,
+        _ => ["USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "unknown".to_string()),
+    }
+}

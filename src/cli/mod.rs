@@ -1,0 +1,93 @@
+//! Argument parsing, dispatch, the environment, and how errors reach the user.
+
+mod commands;
+mod context;
+mod output;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+
+use self::context::Context;
+pub use self::output::exit;
+
+/// Release discipline for LLM prompts: immutable versions, labels, promotion
+/// with a changelog, rollback and diffs — from local files, shared through git.
+#[derive(Debug, Parser)]
+#[command(name = "promptrel", version, about, long_about = None)]
+#[command(after_help = "\
+Revisions (REV):
+  NAME             the newest version of NAME
+  NAME~N           the version added N versions before the newest
+  NAME@LABEL       what LABEL points to (e.g. checkout-bot@prod)
+  NAME@LABEL~N     what LABEL pointed to N changes ago
+  NAME@PREFIX      the version whose id starts with PREFIX (at least 4 hex digits)
+
+Environment:
+  PROMPTREL_DIR           the .promptrel folder to use (skips discovery)
+  PROMPTREL_AUTHOR        author recorded in the changelog (default: git's user.name <user.email>)
+  PROMPTREL_DATE          RFC 3339 time recorded instead of now (reproducible scripts and tests)
+  PROMPTREL_LOCK_TIMEOUT  seconds to wait for another writer (default 10)
+  NO_COLOR, CLICOLOR_FORCE  colour control for --color auto
+
+Exit codes: 0 ok, 1 differences found (diff --exit-code), 2 error, 3 label moved (--expect),
+4 store locked, 5 integrity error (damaged or corrupted store).")]
+pub struct Cli {
+    /// Run as if promptrel was started in DIR.
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub chdir: Option<PathBuf>,
+
+    /// When to colour output.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    #[command(subcommand)]
+    pub command: commands::Command,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when writing to a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Parse the process arguments, run, and turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::ERROR } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let ctx = match Context::from_env(&cli) {
+        Ok(ctx) => ctx,
+        Err(e) => return output::report(&e),
+    };
+    match commands::run(cli.command, &ctx) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => output::report(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,134 @@
+//! Writing to the terminal: colour, broken pipes, and `error:`/`hint:` lines
+//! with the exit code a script can branch on.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use anstream::{AutoStream, ColorChoice};
+use anstyle::{AnsiColor, Style};
+use promptrel::Error;
+
+use super::ColorWhen;
+
+/// Exit codes, documented in README and `--help`.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Differences found (`diff --exit-code`).
+    pub const DIFFERENT: u8 = 1;
+    /// Any error: usage, bad input, missing things, I/O.
+    pub const ERROR: u8 = 2;
+    /// `--expect` failed: the label moved since it was read.
+    pub const MOVED: u8 = 3;
+    /// Another process held the store lock too long.
+    pub const LOCKED: u8 = 4;
+    /// Stored bytes or records are damaged.
+    pub const CORRUPT: u8 = 5;
+}
+
+/// Standard output, coloured per `--color`.
+pub type Out = AutoStream<io::StdoutLock<'static>>;
+
+/// Standard output for a command.
+pub fn stdout(color: ColorWhen) -> Out {
+    AutoStream::new(io::stdout().lock(), choice(color))
+}
+
+/// Standard error for notes, coloured per `--color`.
+pub fn stderr(color: ColorWhen) -> AutoStream<io::StderrLock<'static>> {
+    AutoStream::new(io::stderr().lock(), choice(color))
+}
+
+fn choice(color: ColorWhen) -> ColorChoice {
+    match color {
+        ColorWhen::Auto => ColorChoice::Auto,
+        ColorWhen::Always => ColorChoice::Always,
+        ColorWhen::Never => ColorChoice::Never,
+    }
+}
+
+/// Styles used across commands.
+pub mod style {
+    use super::*;
+    /// Version ids.
+    pub const ID: Style = AnsiColor::Yellow.on_default();
+    /// Added lines.
+    pub const ADDED: Style = AnsiColor::Green.on_default();
+    /// Removed lines.
+    pub const REMOVED: Style = AnsiColor::Red.on_default();
+    /// Hunk headers.
+    pub const HUNK: Style = AnsiColor::Cyan.on_default();
+    /// File headers and names.
+    pub const BOLD: Style = Style::new().bold();
+    /// Errors.
+    pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+    /// Hints.
+    pub const HINT: Style = AnsiColor::Cyan.on_default();
+}
+
+/// Print `error:` and `hint:` lines and pick the exit code. A closed pipe on
+/// stdout (`promptrel log | head -1`) is not an error.
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    if err
+        .chain()
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    {
+        return ExitCode::from(exit::OK);
+    }
+    let lib = err.chain().find_map(|e| e.downcast_ref::<Error>());
+    let code = match lib {
+        Some(Error::ExpectMismatch { .. }) => exit::MOVED,
+        Some(Error::Locked { .. }) => exit::LOCKED,
+        Some(Error::Corrupt { .. }) => exit::CORRUPT,
+        _ => exit::ERROR,
+    };
+    let mut stderr = stderr(ColorWhen::Auto);
+    let e = style::ERROR;
+    let _ = writeln!(stderr, "{e}error:{e:#} {err:#}");
+    for hint in lib.map(hints).unwrap_or_default() {
+        let h = style::HINT;
+        let _ = writeln!(stderr, "{h}hint:{h:#} {hint}");
+    }
+    ExitCode::from(code)
+}
+
+/// What the user can do next.
+fn hints(err: &Error) -> Vec<String> {
+    match err {
+        Error::NotFound { .. } => vec![
+            "run `promptrel init` to create a store here, or use -C DIR / PROMPTREL_DIR".into(),
+        ],
+        Error::UnknownPrompt { suggestions, .. } => match suggestions.first() {
+            Some(s) => vec![format!("did you mean {s}?")],
+            None => vec!["`promptrel list` shows every prompt; `promptrel add NAME FILE` creates one".into()],
+        },
+        Error::UnknownLabel { name, suggestions, .. } => match suggestions.first() {
+            Some(s) => vec![format!("did you mean {name}@{s}?")],
+            None => vec![format!("`promptrel list` shows the labels of {name}")],
+        },
+        Error::UnknownVersion { name, .. } => {
+            vec![format!("`promptrel log {name}` lists its versions")]
+        }
+        Error::AmbiguousVersion { .. } => vec!["give more digits of the id".into()],
+        Error::HistoryTooShort { .. } => vec!["use a smaller number after '~'".into()],
+        Error::ProtectedLabel { label } => vec![format!(
+            "move it with `promptrel promote NAME FROM {label} -m MSG` (or `promptrel rollback`)"
+        )],
+        Error::ExpectMismatch { name, label, .. } => vec![format!(
+            "see who moved it with `promptrel log {name} --label {label}`, then review again"
+        )],
+        Error::NothingToRollBack { .. } => {
+            vec!["choose where it goes with --to VERSION".into()]
+        }
+        Error::Locked { .. } => vec![
+            "another promptrel command is writing; retry, or wait longer with PROMPTREL_LOCK_TIMEOUT=SECONDS"
+                .into(),
+        ],
+        Error::Corrupt { .. } => vec![
+            "the file was damaged or edited by hand; restore it from git (`git checkout -- PATH`)".into(),
+        ],
+        Error::UnsupportedFormat { .. } => vec!["upgrade promptrel to read this store".into()],
+        _ => Vec::new(),
+    }
+}

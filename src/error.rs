@@ -1,0 +1,186 @@
+//! The library's error type: every variant is something a user can act on,
+//! and every I/O failure carries the path it happened on.
+
+use std::path::PathBuf;
+
+use crate::id::VersionId;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a store operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system error on a specific path.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("reading", "writing", …).
+        op: &'static str,
+        /// The file or folder involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No `.promptrel` folder was found.
+    #[error("not in a promptrel store (no .promptrel in {} or any parent folder)", start.display())]
+    NotFound {
+        /// Where the search started.
+        start: PathBuf,
+    },
+    /// `PROMPTREL_DIR` or an explicit path names something that is not a store.
+    #[error("{} is not a promptrel store ({reason})", path.display())]
+    NotAStore {
+        /// The path given.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The store was written by a newer promptrel.
+    #[error("{} has store format {found}, this promptrel understands format {supported}", path.display())]
+    UnsupportedFormat {
+        /// The config file.
+        path: PathBuf,
+        /// Format found on disk.
+        found: u32,
+        /// Format this build writes.
+        supported: u32,
+    },
+    /// `config.yaml` could not be parsed.
+    #[error("{}: {message}", path.display())]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A prompt name breaks a naming rule.
+    #[error("invalid prompt name {value:?}: {rule}")]
+    InvalidName {
+        /// The rejected text.
+        value: String,
+        /// The rule that was broken.
+        rule: String,
+    },
+    /// A label breaks a naming rule.
+    #[error("invalid label {value:?}: {rule}")]
+    InvalidLabel {
+        /// The rejected text.
+        value: String,
+        /// The rule that was broken.
+        rule: String,
+    },
+    /// A revision could not be parsed.
+    #[error("invalid revision {value:?}: {reason}")]
+    InvalidRev {
+        /// The rejected text.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// The prompt has no versions in this store.
+    #[error("no prompt named {name:?}")]
+    UnknownPrompt {
+        /// The prompt name.
+        name: String,
+        /// Existing prompts with a similar name.
+        suggestions: Vec<String>,
+    },
+    /// The label does not exist on this prompt.
+    #[error("{name} has no label {label:?}")]
+    UnknownLabel {
+        /// The prompt name.
+        name: String,
+        /// The label asked for.
+        label: String,
+        /// Existing labels with a similar name.
+        suggestions: Vec<String>,
+    },
+    /// No version of the prompt matches the id or prefix.
+    #[error("{name} has no version matching {prefix:?}")]
+    UnknownVersion {
+        /// The prompt name.
+        name: String,
+        /// The id or prefix asked for.
+        prefix: String,
+    },
+    /// A version prefix matches several versions.
+    #[error("version prefix {prefix:?} of {name} is ambiguous: it matches {}", candidates.iter().map(|c| c.short()).collect::<Vec<_>>().join(", "))]
+    AmbiguousVersion {
+        /// The prompt name.
+        name: String,
+        /// The prefix asked for.
+        prefix: String,
+        /// Every matching version.
+        candidates: Vec<VersionId>,
+    },
+    /// `LABEL~N` or `NAME~N` reaches further back than the history goes.
+    #[error("{rev} reaches back {steps} changes, but the history holds only {available}")]
+    HistoryTooShort {
+        /// The revision text.
+        rev: String,
+        /// Steps asked for.
+        steps: usize,
+        /// Steps available.
+        available: usize,
+    },
+    /// Rollback has nothing to go back to.
+    #[error("{name}@{label} has no earlier value to roll back to")]
+    NothingToRollBack {
+        /// The prompt name.
+        name: String,
+        /// The label.
+        label: String,
+    },
+    /// A protected label was about to be moved by `label` or `add --label`.
+    #[error("label {label:?} is protected: it moves only through promote and rollback")]
+    ProtectedLabel {
+        /// The label.
+        label: String,
+    },
+    /// `--expect` did not match the label's current value.
+    #[error("{name}@{label} has moved: expected {}, found {}", expected.short(), found.as_ref().map_or("nothing".to_string(), |f| f.short().to_string()))]
+    ExpectMismatch {
+        /// The prompt name.
+        name: String,
+        /// The label.
+        label: String,
+        /// What the caller expected.
+        expected: VersionId,
+        /// What the label holds now.
+        found: Option<VersionId>,
+    },
+    /// Another process holds the store lock for too long.
+    #[error("the store is locked by another promptrel process ({} held for more than {waited_ms} ms)", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// How long we waited.
+        waited_ms: u64,
+    },
+    /// Stored bytes do not match their hash, or a record is damaged.
+    #[error("integrity error in {}: {detail}", path.display())]
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// Build an [`Error::Io`] from an operation name and a path.
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { op, path, source }
+    }
+
+    /// Build an [`Error::Corrupt`].
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, detail: impl Into<String>) -> Error {
+        Error::Corrupt {
+            path: path.into(),
+            detail: detail.into(),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! promptrel: release discipline for LLM prompts, from local files.
+//!
+//! Every version of a prompt is an immutable object named by the BLAKE3 hash
+//! of its bytes; labels such as `staging` and `prod` are small ref files; every
+//! move of a label is appended to a changelog. The store is a `.promptrel/`
+//! folder that lives in your repository and travels with git.
+//!
+//! An application resolves a label at start-up (or per request) like this:
+//!
+//! ```
+//! use promptrel::{Rev, Signature, Store, PromptName, Label};
+//! # let tmp = tempfile::tempdir()?;
+//! # let (store, _) = Store::init(tmp.path())?;
+//! # let sig = Signature { author: "Ada".into(), time: jiff::Timestamp::UNIX_EPOCH };
+//! # let name = PromptName::new("checkout-bot")?;
+//! # store.add(&name, b"Be brief.\n", "first", &[Label::new("staging")?], None, &sig)?;
+//! # store.promote(&name, "staging", &Label::new("prod")?, None, "ship it", &sig)?;
+//! let store = Store::discover(tmp.path())?;
+//! let id = store.resolve(&Rev::parse("checkout-bot@prod")?)?;
+//! let prompt = store.read(&id)?; // verified against its hash
+//! assert_eq!(prompt, b"Be brief.\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The on-disk format is specified in `FORMAT.md`, so programs in other
+//! languages can resolve labels by reading files.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod changelog;
+pub mod config;
+pub mod diff;
+mod error;
+mod fsutil;
+mod id;
+mod lock;
+mod name;
+pub mod objects;
+mod refs;
+mod rev;
+mod store;
+
+pub use changelog::{Action, Record};
+pub use config::{Config, FORMAT_VERSION};
+pub use error::{Error, Result};
+pub use id::{MIN_PREFIX, SHORT_LEN, VersionId};
+pub use name::{Label, PromptName};
+pub use rev::{Rev, Spec};
+pub use store::{Added, DIR_NAME, LogFilter, LogIter, Moved, PromptInfo, Signature, Store};
