@@ -1,0 +1,5 @@
+//! The one integration test binary: runs the real `promptrel` in temp dirs.
+
+mod support;
+
+mod story;
