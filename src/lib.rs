@@ -32,6 +32,7 @@ pub mod changelog;
 pub mod config;
 pub mod diff;
 mod error;
+pub mod fsck;
 mod fsutil;
 mod id;
 mod lock;

@@ -194,11 +194,12 @@ impl Store {
         &self.objects
     }
 
-    fn lock(&self) -> Result<StoreLock> {
+    pub(crate) fn lock(&self) -> Result<StoreLock> {
         StoreLock::acquire(&self.dir.join("lock"), self.lock_timeout)
     }
 
-    fn prompt_path(&self, tree: &str, name: &PromptName) -> PathBuf {
+    /// The prompt's folder in `tree` (`refs` or `logs`).
+    pub(crate) fn prompt_path(&self, tree: &str, name: &PromptName) -> PathBuf {
         let mut path = self.dir.join(tree);
         path.extend(name.parts());
         path

@@ -126,7 +126,8 @@ fn hints(err: &Error) -> Vec<String> {
                 .into(),
         ],
         Error::Corrupt { .. } => vec![
-            "the file was damaged or edited by hand; restore it from git (`git checkout -- PATH`)".into(),
+            "`promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)"
+                .into(),
         ],
         Error::UnsupportedFormat { .. } => vec!["upgrade promptrel to read this store".into()],
         _ => Vec::new(),

@@ -3,6 +3,7 @@
 
 mod add;
 mod diff;
+mod fsck;
 mod init;
 mod label;
 mod list;
@@ -26,6 +27,7 @@ pub enum Command {
     Rollback(rollback::Args),
     Diff(diff::Args),
     Log(log::Args),
+    Fsck(fsck::Args),
     List(list::Args),
 }
 
@@ -40,6 +42,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<u8> {
         Command::Rollback(args) => rollback::run(args, ctx),
         Command::Diff(args) => diff::run(args, ctx),
         Command::Log(args) => log::run(args, ctx),
+        Command::Fsck(args) => fsck::run(args, ctx),
         Command::List(args) => list::run(args, ctx),
     }
 }
