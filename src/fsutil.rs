@@ -11,6 +11,7 @@ use std::io::{ErrorKind, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::failpoint;
 
 /// Prefix of temp files, so `fsck` and `.gitignore` can recognise leftovers.
 pub const TEMP_PREFIX: &str = ".tmp-";
@@ -28,6 +29,7 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
         Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
         Err(e) => return Err(Error::io("creating folder", dir)(e)),
     }
+    failpoint::step("folder created");
     if let Some(parent) = dir.parent() {
         sync_dir(parent)?;
     }
@@ -45,8 +47,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(Error::io("writing", tmp.path()))?;
+    failpoint::step("temp file written");
     tmp.persist(path)
         .map_err(|e| Error::io("renaming temp file onto", path)(e.error))?;
+    failpoint::step("temp file renamed");
     sync_dir(dir)
 }
 
@@ -64,9 +68,14 @@ pub fn append_durable(path: &Path, record: &[u8]) -> Result<()> {
         .append(true)
         .open(path)
         .map_err(Error::io("opening", path))?;
+    if failpoint::hit("record appended halfway") {
+        let _ = file.write_all(&record[..record.len() / 2]).and_then(|()| file.sync_data());
+        failpoint::crash("record appended halfway");
+    }
     file.write_all(record)
         .and_then(|()| file.sync_data())
         .map_err(Error::io("appending to", path))?;
+    failpoint::step("record appended");
     if !existed {
         sync_dir(dir)?;
     }
@@ -81,7 +90,9 @@ pub fn truncate_durable(path: &Path, len: u64) -> Result<()> {
         .map_err(Error::io("opening", path))?;
     file.set_len(len)
         .and_then(|()| file.sync_all())
-        .map_err(Error::io("truncating", path))
+        .map_err(Error::io("truncating", path))?;
+    failpoint::step("torn record cut off");
+    Ok(())
 }
 
 /// Sync a folder so that renames and new entries in it survive a crash.

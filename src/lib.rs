@@ -31,6 +31,7 @@
 pub mod changelog;
 pub mod config;
 pub mod diff;
+pub mod failpoint;
 mod error;
 pub mod fsck;
 mod fsutil;

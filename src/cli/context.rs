@@ -56,6 +56,13 @@ impl Context {
                     .with_context(|| format!("PROMPTREL_LOCK_TIMEOUT={t:?} is not a number of seconds"))
             })
             .transpose()?;
+        // Testing aid: abort at the N-th write step, as a crash would (see failpoint.rs).
+        if let Some(n) = text("PROMPTREL_CRASH_AT")? {
+            let n = n
+                .parse::<usize>()
+                .with_context(|| format!("PROMPTREL_CRASH_AT={n:?} is not a step number"))?;
+            promptrel::failpoint::crash_at(n);
+        }
         Ok(Context {
             store_dir: var("PROMPTREL_DIR").map(|d| cwd.join(d)),
             author: text("PROMPTREL_AUTHOR")?,
