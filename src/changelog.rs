@@ -91,7 +91,15 @@ impl Record {
 
     /// Parse one line (without its `\n`).
     pub fn parse(line: &[u8]) -> std::result::Result<Record, String> {
-        serde_json::from_slice(line).map_err(|e| e.to_string())
+        serde_json::from_slice(line).map_err(|e| {
+            // A record is one line, so the parser's "line 1" would only be
+            // confused with the line number of the file; keep the column.
+            let text = e.to_string();
+            match text.rsplit_once(" at line ") {
+                Some((what, _)) => format!("{what} at column {}", e.column()),
+                None => text,
+            }
+        })
     }
 }
 

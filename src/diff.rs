@@ -35,7 +35,10 @@ pub fn unified(old: &Side<'_>, new: &Side<'_>) -> String {
     if old.bytes == new.bytes {
         return String::new();
     }
-    let (Ok(a), Ok(b)) = (std::str::from_utf8(old.bytes), std::str::from_utf8(new.bytes)) else {
+    let (Ok(a), Ok(b)) = (
+        std::str::from_utf8(old.bytes),
+        std::str::from_utf8(new.bytes),
+    ) else {
         return format!("Binary files a/{} and b/{} differ\n", old.path, new.path);
     };
     let diff = TextDiff::from_lines(a, b);
@@ -73,7 +76,11 @@ mod tests {
     use super::*;
 
     fn side<'a>(path: &'a str, label: &str, bytes: &'a [u8]) -> Side<'a> {
-        Side { path, label: label.to_string(), bytes }
+        Side {
+            path,
+            label: label.to_string(),
+            bytes,
+        }
     }
 
     #[test]
@@ -91,7 +98,10 @@ mod tests {
 
     #[test]
     fn equal_bytes_give_no_diff_and_binary_is_named() {
-        assert_eq!(unified(&side("p", "x", b"same"), &side("p", "y", b"same")), "");
+        assert_eq!(
+            unified(&side("p", "x", b"same"), &side("p", "y", b"same")),
+            ""
+        );
         assert_eq!(
             unified(&side("p", "x", b"\xff\x00"), &side("p", "y", b"text")),
             "Binary files a/p and b/p differ\n"
@@ -102,7 +112,11 @@ mod tests {
     fn stat_counts_lines() {
         assert_eq!(
             stat(b"a\nb\nc\n", b"a\nB\nc\nd\n"),
-            Stat { insertions: 2, deletions: 1, binary: false }
+            Stat {
+                insertions: 2,
+                deletions: 1,
+                binary: false
+            }
         );
         assert!(stat(b"\xff", b"x").binary);
     }

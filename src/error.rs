@@ -48,7 +48,7 @@ pub enum Error {
         supported: u32,
     },
     /// `config.yaml` could not be parsed.
-    #[error("{}: {message}", path.display())]
+    #[error("invalid store settings in {}: {message}", path.display())]
     Config {
         /// The config file.
         path: PathBuf,
@@ -171,7 +171,10 @@ pub enum Error {
 
 impl Error {
     /// Build an [`Error::Io`] from an operation name and a path.
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { op, path, source }
     }

@@ -87,7 +87,13 @@ impl Checker<'_> {
             .join("/")
     }
 
-    fn problem(&mut self, path: &Path, kind: &'static str, message: impl Into<String>, repaired: bool) {
+    fn problem(
+        &mut self,
+        path: &Path,
+        kind: &'static str,
+        message: impl Into<String>,
+        repaired: bool,
+    ) {
         let path = self.rel(path);
         self.report.problems.push(Problem {
             path,
@@ -100,7 +106,12 @@ impl Checker<'_> {
     fn objects(&mut self) -> Result<()> {
         let dir = self.store.dir().join("objects");
         if !dir.is_dir() {
-            self.problem(&dir, "missing-folder", "the objects folder is missing", false);
+            self.problem(
+                &dir,
+                "missing-folder",
+                "the objects folder is missing",
+                false,
+            );
             return Ok(());
         }
         let mut files = Vec::new();
@@ -111,13 +122,24 @@ impl Checker<'_> {
                 continue;
             }
             let depth_ok = entry.depth() == if entry.file_type().is_dir() { 1 } else { 2 };
-            let id = entry.path().parent().and_then(|p| p.file_name()).map(|folder| {
-                format!("{}{}", folder.to_string_lossy(), name)
-            });
-            match (entry.file_type().is_file(), depth_ok, id.as_deref().and_then(VersionId::parse)) {
+            let id = entry
+                .path()
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|folder| format!("{}{}", folder.to_string_lossy(), name));
+            match (
+                entry.file_type().is_file(),
+                depth_ok,
+                id.as_deref().and_then(VersionId::parse),
+            ) {
                 (false, true, _) if name.len() == 2 && crate::id::is_lower_hex(&name) => {}
                 (true, true, Some(id)) => files.push((id, entry.path().to_path_buf())),
-                _ => self.problem(entry.path(), "stray-file", "not an object (objects are objects/<2 hex>/<62 hex>)", false),
+                _ => self.problem(
+                    entry.path(),
+                    "stray-file",
+                    "not an object (objects are objects/<2 hex>/<62 hex>)",
+                    false,
+                ),
             }
         }
         self.report.objects = files.len();
@@ -131,7 +153,12 @@ impl Checker<'_> {
         for tree in ["logs", "refs"] {
             let dir = self.store.dir().join(tree);
             if !dir.is_dir() {
-                self.problem(&dir, "missing-folder", format!("the {tree} folder is missing"), false);
+                self.problem(
+                    &dir,
+                    "missing-folder",
+                    format!("the {tree} folder is missing"),
+                    false,
+                );
             }
         }
         let logs = self.store.dir().join("logs");
@@ -150,16 +177,33 @@ impl Checker<'_> {
                 }
                 let folder = entry.path().parent().expect("below root");
                 let prompt = folder.strip_prefix(root).expect("below root");
-                let prompt: Vec<String> = prompt.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+                let prompt: Vec<String> = prompt
+                    .iter()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect();
                 let prompt = prompt.join("/");
                 let valid_file = name == VERSIONS_LOG && tree == "logs"
-                    || name.strip_prefix('@').is_some_and(|l| Label::new(l).is_ok());
+                    || name
+                        .strip_prefix('@')
+                        .is_some_and(|l| Label::new(l).is_ok());
                 if !entry.file_type().is_file() {
-                    self.problem(entry.path(), "not-a-file", "expected a regular file (symlinks are not followed)", false);
+                    self.problem(
+                        entry.path(),
+                        "not-a-file",
+                        "expected a regular file (symlinks are not followed)",
+                        false,
+                    );
                 } else if !valid_file || PromptName::new(&prompt).is_err() {
-                    self.problem(entry.path(), "stray-file", "not a promptrel file (see FORMAT.md for the layout)", false);
+                    self.problem(
+                        entry.path(),
+                        "stray-file",
+                        "not a promptrel file (see FORMAT.md for the layout)",
+                        false,
+                    );
                 } else {
-                    prompts.entry(prompt).or_insert_with(|| folder.to_path_buf());
+                    prompts
+                        .entry(prompt)
+                        .or_insert_with(|| folder.to_path_buf());
                 }
             }
         }
@@ -174,9 +218,15 @@ impl Checker<'_> {
         let versions = self.store.versions_log_path(name);
         let adds = self.log_file(&versions, name, None)?;
         if !versions.is_file() {
-            self.problem(&versions, "missing-log", format!("{name} has labels but no versions log"), false);
+            self.problem(
+                &versions,
+                "missing-log",
+                format!("{name} has labels but no versions log"),
+                false,
+            );
         }
-        let known: std::collections::HashSet<VersionId> = adds.iter().map(|r| r.to.clone()).collect();
+        let known: std::collections::HashSet<VersionId> =
+            adds.iter().map(|r| r.to.clone()).collect();
         // A label may have a ref, a log, or (when damaged) only one of them.
         let mut labels: Vec<Label> = refs::labels_in(&self.store.prompt_path("refs", name))?;
         for label in refs::labels_in(&self.store.prompt_path("logs", name))? {
@@ -189,7 +239,15 @@ impl Checker<'_> {
             let records = self.log_file(&log, name, Some(&label))?;
             for r in &records {
                 if !known.contains(&r.to) {
-                    self.problem(&log, "unknown-version", format!("{name}@{label} moved to {}, which is not a version of {name}", r.to.short()), false);
+                    self.problem(
+                        &log,
+                        "unknown-version",
+                        format!(
+                            "{name}@{label} moved to {}, which is not a version of {name}",
+                            r.to.short()
+                        ),
+                        false,
+                    );
                 }
             }
             self.label_ref(name, &label, records.last())?;
@@ -198,12 +256,22 @@ impl Checker<'_> {
     }
 
     /// Check one log file; returns its good records.
-    fn log_file(&mut self, path: &Path, name: &PromptName, label: Option<&Label>) -> Result<Vec<Record>> {
+    fn log_file(
+        &mut self,
+        path: &Path,
+        name: &PromptName,
+        label: Option<&Label>,
+    ) -> Result<Vec<Record>> {
         if let Some(len) = changelog::torn_tail(path)? {
             if self.repair {
                 fsutil::truncate_durable(path, len)?;
             }
-            self.problem(path, "torn-record", "the last record was cut off by a crash (not written)", self.repair);
+            self.problem(
+                path,
+                "torn-record",
+                "the last record was cut off by a crash (not written)",
+                self.repair,
+            );
         }
         let records = match changelog::read_all(path) {
             Ok(records) => records,
@@ -221,11 +289,32 @@ impl Checker<'_> {
                 None => r.action == Action::Add,
                 Some(_) => r.action != Action::Add,
             };
-            if r.prompt != name.as_str() || r.label.as_deref() != label.map(|l| l.as_str()) || !expected_action {
-                self.problem(path, "misplaced-record", format!("line {line}: a {} record for {}{} does not belong in this file", r.action.as_str(), r.prompt, r.label.as_ref().map(|l| format!("@{l}")).unwrap_or_default()), false);
+            if r.prompt != name.as_str()
+                || r.label.as_deref() != label.map(|l| l.as_str())
+                || !expected_action
+            {
+                self.problem(
+                    path,
+                    "misplaced-record",
+                    format!(
+                        "line {line}: a {} record for {}{} does not belong in this file",
+                        r.action.as_str(),
+                        r.prompt,
+                        r.label
+                            .as_ref()
+                            .map(|l| format!("@{l}"))
+                            .unwrap_or_default()
+                    ),
+                    false,
+                );
             }
             if !self.store.objects().contains(&r.to) {
-                self.problem(path, "missing-object", format!("line {line}: version {} is not in objects/", r.to.short()), false);
+                self.problem(
+                    path,
+                    "missing-object",
+                    format!("line {line}: version {} is not in objects/", r.to.short()),
+                    false,
+                );
             }
             if r.from.as_ref() != previous {
                 self.problem(path, "broken-chain", format!(
@@ -253,10 +342,18 @@ impl Checker<'_> {
         if current.is_some() {
             self.report.refs += 1;
         }
-        if let Some(id) = &current {
-            if !self.store.objects().contains(id) {
-                self.problem(&path, "missing-object", format!("{name}@{label} points to {}, which is not in objects/", id.short()), false);
-            }
+        if let Some(id) = &current
+            && !self.store.objects().contains(id)
+        {
+            self.problem(
+                &path,
+                "missing-object",
+                format!(
+                    "{name}@{label} points to {}, which is not in objects/",
+                    id.short()
+                ),
+                false,
+            );
         }
         match (last, &current) {
             (None, Some(_)) => self.problem(&path, "unlogged-label", format!("{name}@{label} has no changelog; it was not set by promptrel"), false),
@@ -289,7 +386,12 @@ impl Checker<'_> {
                 fs::remove_file(entry.path()).map_err(Error::io("removing", entry.path()))?;
             }
             let repaired = self.repair && entry.file_type().is_file();
-            self.problem(entry.path(), "temp-file", "left by an interrupted write; nothing refers to it", repaired);
+            self.problem(
+                entry.path(),
+                "temp-file",
+                "left by an interrupted write; nothing refers to it",
+                repaired,
+            );
         }
         Ok(())
     }
@@ -300,24 +402,25 @@ fn hash_all(files: Vec<(VersionId, PathBuf)>) -> Vec<(PathBuf, String)> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = files.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .filter_map(|(id, path)| match fs::read(path) {
-                            Ok(bytes) => crate::objects::verify(path, id, &bytes)
-                                .err()
-                                .map(|e| match e {
-                                    Error::Corrupt { detail, .. } => (path.clone(), detail),
-                                    other => (path.clone(), other.to_string()),
-                                }),
-                            Err(e) => Some((path.clone(), format!("cannot read: {e}"))),
-                        })
-                        .collect::<Vec<_>>()
+        let handles: Vec<_> =
+            files
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .filter_map(|(id, path)| match fs::read(path) {
+                                Ok(bytes) => crate::objects::verify(path, id, &bytes).err().map(
+                                    |e| match e {
+                                        Error::Corrupt { detail, .. } => (path.clone(), detail),
+                                        other => (path.clone(), other.to_string()),
+                                    },
+                                ),
+                                Err(e) => Some((path.clone(), format!("cannot read: {e}"))),
+                            })
+                            .collect::<Vec<_>>()
+                    })
                 })
-            })
-            .collect();
+                .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().expect("hashing threads do not panic"))

@@ -40,8 +40,16 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().expect("store paths always have a parent");
     create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    // Store files are shared data, like the files git checks out: readable
+    // by everyone the umask allows (tempfile's default is owner-only 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
         .tempfile_in(dir)
         .map_err(Error::io("creating temp file in", dir))?;
     tmp.write_all(bytes)
@@ -69,7 +77,9 @@ pub fn append_durable(path: &Path, record: &[u8]) -> Result<()> {
         .open(path)
         .map_err(Error::io("opening", path))?;
     if failpoint::hit("record appended halfway") {
-        let _ = file.write_all(&record[..record.len() / 2]).and_then(|()| file.sync_data());
+        let _ = file
+            .write_all(&record[..record.len() / 2])
+            .and_then(|()| file.sync_data());
         failpoint::crash("record appended halfway");
     }
     file.write_all(record)

@@ -31,8 +31,8 @@
 pub mod changelog;
 pub mod config;
 pub mod diff;
-pub mod failpoint;
 mod error;
+pub mod failpoint;
 pub mod fsck;
 mod fsutil;
 mod id;

@@ -8,7 +8,7 @@
 //! - a part does not start with `.` or `-`, does not end with `.` or `.lock`,
 //!   and is not a Windows device name (`con`, `nul`, `com1`, …);
 //! - a name is parts joined by `/` (namespaces); a label is a single part;
-//! - at most 255 bytes.
+//! - at most 255 bytes (a label at most 254: its file is `@<label>`).
 //!
 //! `@`, `~` and `/` are therefore free for the revision syntax and the on-disk
 //! layout: a file named `@prod` can never collide with a namespace folder.
@@ -17,7 +17,7 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 
-/// Longest name or label, in bytes.
+/// Longest name, in bytes (a label may have one byte less: its file is `@<label>`).
 pub const MAX_LEN: usize = 255;
 
 /// A valid prompt name such as `checkout-bot` or `support/refund-bot`.
@@ -92,8 +92,14 @@ fn check(text: &str, namespaces: bool) -> Result<(), String> {
     if text.is_empty() {
         return Err("it is empty".into());
     }
-    if text.len() > MAX_LEN {
-        return Err(format!("it is {} bytes long; the limit is {MAX_LEN}", text.len()));
+    // A label is stored as the file `@<label>`, which must fit in the
+    // 255-byte file-name limit of common file systems.
+    let limit = if namespaces { MAX_LEN } else { MAX_LEN - 1 };
+    if text.len() > limit {
+        return Err(format!(
+            "it is {} bytes long; the limit is {limit}",
+            text.len()
+        ));
     }
     if let Some(c) = text.chars().find(|c| c.is_control()) {
         return Err(format!("control character {:?} is not allowed", c));
@@ -102,9 +108,18 @@ fn check(text: &str, namespaces: bool) -> Result<(), String> {
         return Err("it may not start with '/' (absolute paths are not names)".into());
     }
     for (forbidden, why) in [
-        ('\\', "'\\' is not allowed (it is a path separator on Windows)"),
-        ('@', "'@' is not allowed (it separates a name from a label or version)"),
-        ('~', "'~' is not allowed (it means \"changes ago\" in a revision)"),
+        (
+            '\\',
+            "'\\' is not allowed (it is a path separator on Windows)",
+        ),
+        (
+            '@',
+            "'@' is not allowed (it separates a name from a label or version)",
+        ),
+        (
+            '~',
+            "'~' is not allowed (it means \"changes ago\" in a revision)",
+        ),
         (':', "':' is not allowed"),
         (' ', "spaces are not allowed"),
     ] {
@@ -126,7 +141,9 @@ fn check_part(part: &str) -> Result<(), String> {
         return Err("it has an empty part ('//' or a trailing '/')".into());
     }
     if part == "." || part == ".." {
-        return Err(format!("'{part}' is not allowed as a part (no path traversal)"));
+        return Err(format!(
+            "'{part}' is not allowed as a part (no path traversal)"
+        ));
     }
     if part.starts_with('.') {
         return Err("a part may not start with '.'".into());
@@ -150,7 +167,9 @@ fn check_part(part: &str) -> Result<(), String> {
         .chars()
         .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '-'))
     {
-        return Err(format!("{c:?} is not allowed (use a-z, 0-9, '.', '_' and '-')"));
+        return Err(format!(
+            "{c:?} is not allowed (use a-z, 0-9, '.', '_' and '-')"
+        ));
     }
     let stem = part.split('.').next().unwrap_or(part);
     if WINDOWS_DEVICES.contains(&stem) {
@@ -208,7 +227,12 @@ mod tests {
             assert!(err.contains(rule), "{bad:?}: {err} should mention {rule}");
         }
         let long = "a".repeat(256);
-        assert!(PromptName::new(&long).unwrap_err().to_string().contains("limit is 255"));
+        assert!(
+            PromptName::new(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("limit is 255")
+        );
     }
 
     #[test]
@@ -218,5 +242,8 @@ mod tests {
         let err = Label::new("a/b").unwrap_err().to_string();
         assert!(err.contains("'/' is not allowed in a label"), "{err}");
         assert_eq!(Label::new("prod").unwrap().file_name(), "@prod");
+        assert!(Label::new(&"a".repeat(254)).is_ok());
+        let err = Label::new(&"a".repeat(255)).unwrap_err().to_string();
+        assert!(err.contains("the limit is 254"), "{err}");
     }
 }

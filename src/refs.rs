@@ -10,7 +10,25 @@ use crate::id::VersionId;
 use crate::name::Label;
 
 /// Read the ref at `path`; `Ok(None)` when the label does not exist.
+///
+/// A ref must be a regular file: a symbolic link (or a folder) in its place is
+/// refused, so a label can never serve, or on a move clobber, a file outside
+/// the store.
 pub fn read(path: &Path) -> Result<Option<VersionId>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(Error::corrupt(
+                path,
+                "a label file must be a regular file, not a symbolic link",
+            ));
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(Error::corrupt(path, "a label file must be a regular file"));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("reading", path)(e)),
+    }
     let Some(bytes) = fsutil::read_optional(path)? else {
         return Ok(None);
     };
@@ -28,9 +46,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<VersionId> {
              or run `promptrel fsck` to see both moves",
         ));
     }
-    VersionId::parse(text.trim_end_matches(['\n', '\r'])).ok_or_else(|| {
-        Error::corrupt(path, "a label file must hold one 64-digit version id")
-    })
+    VersionId::parse(text.trim_end_matches(['\n', '\r']))
+        .ok_or_else(|| Error::corrupt(path, "a label file must hold one 64-digit version id"))
 }
 
 /// Point the ref at `path` to `id`, atomically.
@@ -52,9 +69,8 @@ pub fn labels_in(dir: &Path) -> Result<Vec<Label>> {
         let Some(label) = file_name.to_str().and_then(|n| n.strip_prefix('@')) else {
             continue;
         };
-        let label = Label::new(label).map_err(|_| {
-            Error::corrupt(entry.path(), "not a valid label file name")
-        })?;
+        let label = Label::new(label)
+            .map_err(|_| Error::corrupt(entry.path(), "not a valid label file name"))?;
         labels.push(label);
     }
     labels.sort();

@@ -34,7 +34,7 @@ pub enum Spec {
     Newest,
     /// A label, or a version-id prefix when no such label exists.
     LabelOrPrefix(String),
-    /// Hex that cannot be a label (upper case or 64 digits): an id prefix.
+    /// Hex written in upper case, which cannot be a label: an id prefix.
     Prefix(String),
 }
 
@@ -61,7 +61,10 @@ impl Rev {
             Some(spec) => parse_spec(text, spec)?,
         };
         if matches!(spec, Spec::Prefix(_)) && back > 0 {
-            return Err(invalid(text, "'~N' follows a label or a bare name, not a version id"));
+            return Err(invalid(
+                text,
+                "'~N' follows a label or a bare name, not a version id",
+            ));
         }
         Ok(Rev { name, spec, back })
     }
@@ -72,7 +75,10 @@ impl Rev {
         if spec.contains('@') {
             let rev = Rev::parse(spec)?;
             if &rev.name != name {
-                return Err(invalid(spec, &format!("it names prompt {} rather than {name}", rev.name)));
+                return Err(invalid(
+                    spec,
+                    &format!("it names prompt {} rather than {name}", rev.name),
+                ));
             }
             return Ok(rev);
         }
@@ -81,7 +87,11 @@ impl Rev {
         if matches!(spec, Spec::Prefix(_)) && back > 0 {
             return Err(invalid(spec_part, "'~N' follows a label, not a version id"));
         }
-        Ok(Rev { name: name.clone(), spec, back })
+        Ok(Rev {
+            name: name.clone(),
+            spec,
+            back,
+        })
     }
 }
 
@@ -108,7 +118,10 @@ fn split_back<'a>(whole: &str, part: &'a str) -> Result<(&'a str, usize)> {
 
 fn parse_spec(whole: &str, spec: &str) -> Result<Spec> {
     if spec.is_empty() {
-        return Err(invalid(whole, "nothing after '@' (expected a label or a version id)"));
+        return Err(invalid(
+            whole,
+            "nothing after '@' (expected a label or a version id)",
+        ));
     }
     let lower = spec.to_ascii_lowercase();
     if is_lower_hex(&lower) && lower.len() >= MIN_PREFIX && Label::new(spec).is_err() {
@@ -118,7 +131,7 @@ fn parse_spec(whole: &str, spec: &str) -> Result<Spec> {
         Ok(_) => Ok(Spec::LabelOrPrefix(spec.to_string())),
         Err(Error::InvalidLabel { rule, .. }) => Err(invalid(
             whole,
-            &format!("{spec:?} is neither a label nor a version id ({rule})"),
+            &format!("{spec:?} is neither a label nor a version id: {rule}"),
         )),
         Err(e) => Err(e),
     }
@@ -153,7 +166,11 @@ mod tests {
     use super::*;
 
     fn rev(name: &str, spec: Spec, back: usize) -> Rev {
-        Rev { name: PromptName::new(name).unwrap(), spec, back }
+        Rev {
+            name: PromptName::new(name).unwrap(),
+            spec,
+            back,
+        }
     }
 
     #[test]
@@ -161,16 +178,36 @@ mod tests {
         use Spec::*;
         // (input, parsed, canonical display)
         let cases = [
-            ("checkout-bot", rev("checkout-bot", Newest, 0), "checkout-bot"),
-            ("checkout-bot~2", rev("checkout-bot", Newest, 2), "checkout-bot~2"),
-            ("checkout-bot~", rev("checkout-bot", Newest, 1), "checkout-bot~1"),
-            ("checkout-bot@prod", rev("checkout-bot", LabelOrPrefix("prod".into()), 0), "checkout-bot@prod"),
+            (
+                "checkout-bot",
+                rev("checkout-bot", Newest, 0),
+                "checkout-bot",
+            ),
+            (
+                "checkout-bot~2",
+                rev("checkout-bot", Newest, 2),
+                "checkout-bot~2",
+            ),
+            (
+                "checkout-bot~",
+                rev("checkout-bot", Newest, 1),
+                "checkout-bot~1",
+            ),
+            (
+                "checkout-bot@prod",
+                rev("checkout-bot", LabelOrPrefix("prod".into()), 0),
+                "checkout-bot@prod",
+            ),
             (
                 "support/refund-bot@prod~3",
                 rev("support/refund-bot", LabelOrPrefix("prod".into()), 3),
                 "support/refund-bot@prod~3",
             ),
-            ("p@beef", rev("p", LabelOrPrefix("beef".into()), 0), "p@beef"),
+            (
+                "p@beef",
+                rev("p", LabelOrPrefix("beef".into()), 0),
+                "p@beef",
+            ),
             ("p@BEEF", rev("p", Prefix("beef".into()), 0), "p@beef"),
         ];
         for (text, expected, display) in cases {
@@ -199,8 +236,19 @@ mod tests {
     #[test]
     fn parse_in_accepts_spec_or_same_prompt() {
         let name = PromptName::new("p").unwrap();
-        assert_eq!(Rev::parse_in(&name, "staging").unwrap(), rev("p", Spec::LabelOrPrefix("staging".into()), 0));
-        assert_eq!(Rev::parse_in(&name, "p@staging~1").unwrap(), rev("p", Spec::LabelOrPrefix("staging".into()), 1));
-        assert!(Rev::parse_in(&name, "q@staging").unwrap_err().to_string().contains("rather than p"));
+        assert_eq!(
+            Rev::parse_in(&name, "staging").unwrap(),
+            rev("p", Spec::LabelOrPrefix("staging".into()), 0)
+        );
+        assert_eq!(
+            Rev::parse_in(&name, "p@staging~1").unwrap(),
+            rev("p", Spec::LabelOrPrefix("staging".into()), 1)
+        );
+        assert!(
+            Rev::parse_in(&name, "q@staging")
+                .unwrap_err()
+                .to_string()
+                .contains("rather than p")
+        );
     }
 }

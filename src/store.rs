@@ -4,7 +4,8 @@
 //! answers correctly: object, then changelog record, then ref. The changelog
 //! may be one record ahead of a ref after a crash, never behind; the next
 //! writer of that label settles it by completing the move (the record is the
-//! truth: it was about to be acknowledged).
+//! truth: it was about to be acknowledged). Only that case is completed: a
+//! ref a person edited is never overwritten behind their back.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -120,7 +121,10 @@ impl Store {
             .tempdir_in(workdir)
             .map_err(Error::io("creating temp folder in", workdir))?;
         let t = tmp.path();
-        fsutil::write_atomic(&t.join("config.yaml"), Config::default().to_yaml().as_bytes())?;
+        fsutil::write_atomic(
+            &t.join("config.yaml"),
+            Config::default().to_yaml().as_bytes(),
+        )?;
         fsutil::write_atomic(&t.join(".gitattributes"), GITATTRIBUTES.as_bytes())?;
         fsutil::write_atomic(&t.join(".gitignore"), GITIGNORE.as_bytes())?;
         // Created now so that no later command, even a refused one, adds a file.
@@ -196,6 +200,19 @@ impl Store {
 
     pub(crate) fn lock(&self) -> Result<StoreLock> {
         StoreLock::acquire(&self.dir.join("lock"), self.lock_timeout)
+    }
+
+    /// The lock for a command that writes. A store missing one of its
+    /// folders is refused rather than silently recreated.
+    fn write_lock(&self) -> Result<StoreLock> {
+        let lock = self.lock()?;
+        for sub in ["objects", "refs", "logs"] {
+            let dir = self.dir.join(sub);
+            if !dir.is_dir() {
+                return Err(Error::corrupt(dir, format!("the {sub} folder is missing")));
+            }
+        }
+        Ok(lock)
     }
 
     /// The prompt's folder in `tree` (`refs` or `logs`).
@@ -422,10 +439,17 @@ impl Store {
     ) -> Result<Added> {
         let config = self.config()?;
         refuse_protected(&config, labels)?;
-        let _lock = self.lock()?;
-        let (id, new_object) = self.objects.write(bytes)?;
+        let _lock = self.write_lock()?;
+        // Read everything that can refuse the command before the first write,
+        // so that a refused add leaves the store unchanged.
         let versions_log = self.versions_log_path(name);
         let newest = Reverse::open(&versions_log)?.next_record()?.map(|r| r.to);
+        for label in labels {
+            // Also finishes a move a crashed writer logged but did not apply,
+            // so this add's record chains from the label's true value.
+            self.settle(name, label)?;
+        }
+        let (id, new_object) = self.objects.write(bytes)?;
         let new_version = newest.as_ref() != Some(&id);
         if new_version {
             let record = Record {
@@ -445,7 +469,16 @@ impl Store {
         }
         let mut moved = Vec::new();
         for label in labels {
-            moved.push(self.move_label(name, label, &id, Action::Label, message, None, false, sig)?);
+            moved.push(self.move_label(
+                name,
+                label,
+                &id,
+                Action::Label,
+                message,
+                None,
+                false,
+                sig,
+            )?);
         }
         Ok(Added {
             id,
@@ -466,7 +499,7 @@ impl Store {
     ) -> Result<Moved> {
         refuse_protected(&self.config()?, std::slice::from_ref(label))?;
         let target = Rev::parse_in(name, target)?;
-        let _lock = self.lock()?;
+        let _lock = self.write_lock()?;
         self.settle(name, label)?;
         let id = self.resolve(&target)?;
         self.move_label(name, label, &id, Action::Label, message, None, false, sig)
@@ -486,11 +519,20 @@ impl Store {
     ) -> Result<Moved> {
         let from_rev = Rev::parse_in(name, from)?;
         let expect_rev = expect.map(|e| Rev::parse_in(name, e)).transpose()?;
-        let _lock = self.lock()?;
+        let _lock = self.write_lock()?;
         self.settle(name, to)?;
         let id = self.resolve(&from_rev)?;
         self.check_expect(name, to, expect_rev.as_ref())?;
-        self.move_label(name, to, &id, Action::Promote, message, Some(from_rev.spec_text()), false, sig)
+        self.move_label(
+            name,
+            to,
+            &id,
+            Action::Promote,
+            message,
+            Some(from_rev.spec_text()),
+            false,
+            sig,
+        )
     }
 
     /// Move `label` back: to `to` when given, else to what it held before its
@@ -506,7 +548,7 @@ impl Store {
     ) -> Result<Moved> {
         let to_rev = to.map(|t| Rev::parse_in(name, t)).transpose()?;
         let expect_rev = expect.map(|e| Rev::parse_in(name, e)).transpose()?;
-        let _lock = self.lock()?;
+        let _lock = self.write_lock()?;
         self.settle(name, label)?;
         if self.label(name, label)?.is_none() {
             self.require_prompt(name)?;
@@ -517,11 +559,24 @@ impl Store {
             Some(rev) => (self.resolve(rev)?, false),
             None => (self.undo_target(name, label)?, true),
         };
-        self.move_label(name, label, &target, Action::Rollback, message, None, undo, sig)
+        self.move_label(
+            name,
+            label,
+            &target,
+            Action::Rollback,
+            message,
+            None,
+            undo,
+            sig,
+        )
     }
 
     fn unknown_label(&self, name: &PromptName, label: &Label) -> Result<Error> {
-        let labels = self.labels(name)?.into_iter().map(|(l, _)| l.to_string()).collect();
+        let labels = self
+            .labels(name)?
+            .into_iter()
+            .map(|(l, _)| l.to_string())
+            .collect();
         Ok(Error::UnknownLabel {
             name: name.to_string(),
             label: label.to_string(),
@@ -577,9 +632,15 @@ impl Store {
             return Ok(());
         };
         let path = self.ref_path(name, label);
-        if refs::read(&path)?.as_ref() != Some(&last.to) {
-            refs::write(&path, &last.to)?;
+        // Only the crash case (the ref still holds the logged move's `from`)
+        // is completed. A ref that disagrees otherwise was set by a person (a
+        // hand edit, a merge resolution): it is left as they chose, and
+        // `fsck` reports the disagreement.
+        let current = refs::read(&path)?;
+        if current != last.from || current.as_ref() == Some(&last.to) {
+            return Ok(());
         }
+        refs::write(&path, &last.to)?;
         Ok(())
     }
 
@@ -598,12 +659,8 @@ impl Store {
     ) -> Result<Moved> {
         let ref_path = self.ref_path(name, label);
         let from = refs::read(&ref_path)?;
-        if !self.objects.contains(to) {
-            return Err(Error::corrupt(
-                self.objects.path(to),
-                format!("object {} is missing", to.short()),
-            ));
-        }
+        // Never point a label at bytes that would be refused when read.
+        self.objects.read(to)?;
         let changed = from.as_ref() != Some(to);
         if changed {
             let record = Record {

@@ -38,7 +38,10 @@ impl Context {
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         let text = |name: &'static str| -> Result<Option<String>> {
             var(name)
-                .map(|v| v.into_string().map_err(|_| anyhow::anyhow!("{name} is not valid UTF-8")))
+                .map(|v| {
+                    v.into_string()
+                        .map_err(|_| anyhow::anyhow!("{name} is not valid UTF-8"))
+                })
                 .transpose()
         };
         let date = text("PROMPTREL_DATE")?
@@ -53,7 +56,9 @@ impl Context {
                     .ok()
                     .filter(|s| s.is_finite() && *s >= 0.0)
                     .map(Duration::from_secs_f64)
-                    .with_context(|| format!("PROMPTREL_LOCK_TIMEOUT={t:?} is not a number of seconds"))
+                    .with_context(|| {
+                        format!("PROMPTREL_LOCK_TIMEOUT={t:?} is not a number of seconds")
+                    })
             })
             .transpose()?;
         // Testing aid: abort at the N-th write step, as a crash would (see failpoint.rs).
@@ -76,7 +81,8 @@ impl Context {
     /// The store this command works on: `PROMPTREL_DIR`, else discovered upwards.
     pub fn store(&self) -> Result<Store> {
         let store = match &self.store_dir {
-            Some(dir) => Store::open(dir)?,
+            // Name the variable: it may have been set long ago and forgotten.
+            Some(dir) => Store::open(dir).context("PROMPTREL_DIR")?,
             None => Store::discover(&self.cwd)?,
         };
         Ok(match self.lock_timeout {
@@ -88,7 +94,10 @@ impl Context {
     /// Who and when, for a command that writes.
     pub fn signature(&self, store: &Store) -> Signature {
         Signature {
-            author: self.author.clone().unwrap_or_else(|| default_author(store.workdir())),
+            author: self
+                .author
+                .clone()
+                .unwrap_or_else(|| default_author(store.workdir())),
             time: self.date.unwrap_or_else(jiff::Timestamp::now),
         }
     }

@@ -33,7 +33,9 @@ Environment:
   NO_COLOR, CLICOLOR_FORCE  colour control for --color auto
 
 Exit codes: 0 ok, 1 differences found (diff --exit-code), 2 error, 3 label moved (--expect),
-4 store locked, 5 integrity error (damaged or corrupted store).")]
+4 store locked, 5 integrity error (damaged or corrupted store).
+
+Example: promptrel promote checkout-bot staging prod -m \"shorter answers\"")]
 pub struct Cli {
     /// Run as if promptrel was started in DIR.
     #[arg(short = 'C', value_name = "DIR", global = true)]
@@ -67,18 +69,23 @@ fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::ERROR } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
+    let color = cli.color;
     let ctx = match Context::from_env(&cli) {
         Ok(ctx) => ctx,
-        Err(e) => return output::report(&e),
+        Err(e) => return output::report(&e, color),
     };
     match commands::run(cli.command, &ctx) {
         Ok(code) => ExitCode::from(code),
-        Err(e) => output::report(&e),
+        Err(e) => output::report(&e, color),
     }
 }
 

@@ -68,7 +68,7 @@ pub mod style {
 
 /// Print `error:` and `hint:` lines and pick the exit code. A closed pipe on
 /// stdout (`promptrel log | head -1`) is not an error.
-pub fn report(err: &anyhow::Error) -> ExitCode {
+pub fn report(err: &anyhow::Error, color: ColorWhen) -> ExitCode {
     if err
         .chain()
         .filter_map(|e| e.downcast_ref::<io::Error>())
@@ -80,17 +80,35 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     let code = match lib {
         Some(Error::ExpectMismatch { .. }) => exit::MOVED,
         Some(Error::Locked { .. }) => exit::LOCKED,
-        Some(Error::Corrupt { .. }) => exit::CORRUPT,
+        Some(Error::Corrupt { .. } | Error::Config { .. }) => exit::CORRUPT,
         _ => exit::ERROR,
     };
-    let mut stderr = stderr(ColorWhen::Auto);
+    let mut stderr = stderr(color);
     let e = style::ERROR;
-    let _ = writeln!(stderr, "{e}error:{e:#} {err:#}");
+    let _ = writeln!(stderr, "{e}error:{e:#} {}", message(err));
     for hint in lib.map(hints).unwrap_or_default() {
         let h = style::HINT;
         let _ = writeln!(stderr, "{h}hint:{h:#} {hint}");
     }
     ExitCode::from(code)
+}
+
+/// The error and its causes joined with ": ". A cause that the text before it
+/// already ends with is skipped: library I/O errors print their source
+/// themselves, and it must not appear twice.
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// What the user can do next.
@@ -103,10 +121,16 @@ fn hints(err: &Error) -> Vec<String> {
             Some(s) => vec![format!("did you mean {s}?")],
             None => vec!["`promptrel list` shows every prompt; `promptrel add NAME FILE` creates one".into()],
         },
-        Error::UnknownLabel { name, suggestions, .. } => match suggestions.first() {
-            Some(s) => vec![format!("did you mean {name}@{s}?")],
-            None => vec![format!("`promptrel list` shows the labels of {name}")],
-        },
+        Error::UnknownLabel { name, label, suggestions } => {
+            let mut hints = match suggestions.first() {
+                Some(s) => vec![format!("did you mean {name}@{s}?")],
+                None => vec![format!("`promptrel list` shows the labels of {name}")],
+            };
+            if label.len() < promptrel::MIN_PREFIX && label.bytes().all(|b| b.is_ascii_hexdigit()) {
+                hints.push(format!("a version id prefix needs at least {} hex digits", promptrel::MIN_PREFIX));
+            }
+            hints
+        }
         Error::UnknownVersion { name, .. } => {
             vec![format!("`promptrel log {name}` lists its versions")]
         }
@@ -127,6 +151,10 @@ fn hints(err: &Error) -> Vec<String> {
         ],
         Error::Corrupt { .. } => vec![
             "`promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)"
+                .into(),
+        ],
+        Error::Config { .. } => vec![
+            "it holds `format` and `protected_labels`; fix it, or restore it from git (`git checkout -- PATH`)"
                 .into(),
         ],
         Error::UnsupportedFormat { .. } => vec!["upgrade promptrel to read this store".into()],

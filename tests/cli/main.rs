@@ -2,4 +2,7 @@
 
 mod support;
 
+mod bad_input;
+mod commands;
+mod diff;
 mod story;

@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::io::Write;
 
 /// A hermetic place to run promptrel.
 pub struct TestEnv {
@@ -28,18 +28,42 @@ impl Run {
     /// Assert success and return self.
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Assert failure with `code`, nothing on stdout, and exactly one `error:` line.
     #[track_caller]
     pub fn fails(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "wrong exit code\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
-        assert!(self.stdout.is_empty(), "stdout must be clean on failure, got {:?}", self.stdout);
-        let errors = self.stderr.lines().filter(|l| l.starts_with("error:")).count();
-        assert_eq!(errors, 1, "expected exactly one error line, got {:?}", self.stderr);
-        assert!(self.stderr.starts_with("error: "), "stderr must start with the error: {:?}", self.stderr);
+        assert_eq!(
+            self.code, code,
+            "wrong exit code\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "stdout must be clean on failure, got {:?}",
+            self.stdout
+        );
+        let errors = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count();
+        assert_eq!(
+            errors, 1,
+            "expected exactly one error line, got {:?}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.starts_with("error: "),
+            "stderr must start with the error: {:?}",
+            self.stderr
+        );
         assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
         self
     }
@@ -50,7 +74,11 @@ impl TestEnv {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("repo");
         std::fs::create_dir(&root).unwrap();
-        TestEnv { tmp, root, clock: std::cell::Cell::new(0) }
+        TestEnv {
+            tmp,
+            root,
+            clock: std::cell::Cell::new(0),
+        }
     }
 
     /// A new env with an initialised store.
@@ -82,7 +110,10 @@ impl TestEnv {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.tmp.path())
             .env("PROMPTREL_AUTHOR", "Ada Lovelace <ada@example.com>")
-            .env("PROMPTREL_DATE", format!("2026-01-02T{:02}:{:02}:00Z", 10 + minute / 60, minute % 60))
+            .env(
+                "PROMPTREL_DATE",
+                format!("2026-01-02T{:02}:{:02}:00Z", 10 + minute / 60, minute % 60),
+            )
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
         cmd

@@ -41,35 +41,62 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         .collect::<Result<Vec<_>, _>>()?;
     let store = ctx.store()?;
     let (bytes, file) = match args.file.as_deref() {
-        None => (read_limited(std::io::stdin().lock(), "standard input")?, None),
-        Some(p) if p.as_os_str() == "-" => (read_limited(std::io::stdin().lock(), "standard input")?, None),
+        None => (
+            read_limited(std::io::stdin().lock(), "standard input")?,
+            None,
+        ),
+        Some(p) if p.as_os_str() == "-" => (
+            read_limited(std::io::stdin().lock(), "standard input")?,
+            None,
+        ),
         Some(p) => {
             let path = ctx.path(p);
             if path.is_dir() {
                 bail!("{} is a folder, not a prompt file", p.display());
             }
-            let f = std::fs::File::open(&path).with_context(|| format!("cannot read {}", p.display()))?;
+            let f = std::fs::File::open(&path)
+                .with_context(|| format!("cannot read {}", p.display()))?;
             let bytes = read_limited(f, &p.display().to_string())?;
             (bytes, store.relative_source(&path))
         }
     };
     if bytes.is_empty() {
-        bail!("refusing to add an empty version of {name} (an empty prompt is almost always a wrong file or an empty pipe)");
+        bail!(
+            "refusing to add an empty version of {name} (an empty prompt is almost always a wrong file or an empty pipe)"
+        );
     }
-    let added = store.add(&name, &bytes, &args.message, &labels, file, &ctx.signature(&store))?;
+    let added = store.add(
+        &name,
+        &bytes,
+        &args.message,
+        &labels,
+        file,
+        &ctx.signature(&store),
+    )?;
     writeln!(stdout(ctx.color), "{}", added.id)?;
     let mut err = stderr(ctx.color);
     let short = added.id.short();
     if added.new_version && added.new_object {
         writeln!(err, "{name}: new version {short}")?;
     } else if added.new_version {
-        writeln!(err, "{name}: {short} has the same content as an existing version; it is the newest again")?;
+        writeln!(
+            err,
+            "{name}: {short} has the same content as an existing version; it is the newest again"
+        )?;
     } else {
-        writeln!(err, "{name}: unchanged, {short} is already the newest version")?;
+        writeln!(
+            err,
+            "{name}: unchanged, {short} is already the newest version"
+        )?;
     }
     for moved in &added.labels {
         if moved.changed {
-            writeln!(err, "{name}@{}: {}", moved.label, arrow(moved.from.as_ref(), &moved.to))?;
+            writeln!(
+                err,
+                "{name}@{}: {}",
+                moved.label,
+                arrow(moved.from.as_ref(), &moved.to)
+            )?;
         }
     }
     Ok(exit::OK)
@@ -82,7 +109,10 @@ fn read_limited(reader: impl Read, what: &str) -> Result<Vec<u8>> {
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {what}"))?;
     if bytes.len() as u64 > MAX_SIZE {
-        bail!("{what} is larger than {} MiB; promptrel stores prompts, not data files", MAX_SIZE >> 20);
+        bail!(
+            "{what} is larger than {} MiB; promptrel stores prompts, not data files",
+            MAX_SIZE >> 20
+        );
     }
     Ok(bytes)
 }

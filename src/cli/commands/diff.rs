@@ -33,8 +33,7 @@ struct Version {
     bytes: Vec<u8>,
 }
 
-fn load(store: &Store, text: &str) -> Result<Version> {
-    let rev = Rev::parse(text)?;
+fn load(store: &Store, rev: Rev) -> Result<Version> {
     let id = store.resolve(&rev)?;
     let bytes = store.read(&id)?;
     Ok(Version { rev, id, bytes })
@@ -44,8 +43,8 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let old_rev = Rev::parse(&args.old)?;
     let new_rev = Rev::parse(&args.new)?;
     let store = ctx.store()?;
-    let old = load(&store, &old_rev.to_string())?;
-    let new = load(&store, &new_rev.to_string())?;
+    let old = load(&store, old_rev)?;
+    let new = load(&store, new_rev)?;
     let mut out = stdout(ctx.color);
     if args.stat {
         write_stat(&mut out, &old, &new)?;
@@ -64,7 +63,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         }
     }
     out.flush()?;
-    Ok(if args.exit_code && old.bytes != new.bytes { exit::DIFFERENT } else { exit::OK })
+    Ok(if args.exit_code && old.bytes != new.bytes {
+        exit::DIFFERENT
+    } else {
+        exit::OK
+    })
 }
 
 fn side(v: &Version) -> Side<'_> {
@@ -86,7 +89,12 @@ fn write_stat(out: &mut impl Write, old: &Version, new: &Version) -> Result<()> 
         format!("{} => {}", old.rev.name, new.rev.name)
     };
     if stat.binary {
-        writeln!(out, " {path} | Bin {} -> {} bytes", old.bytes.len(), new.bytes.len())?;
+        writeln!(
+            out,
+            " {path} | Bin {} -> {} bytes",
+            old.bytes.len(),
+            new.bytes.len()
+        )?;
         writeln!(out, " 1 file changed")?;
         return Ok(());
     }
@@ -98,12 +106,17 @@ fn write_stat(out: &mut impl Write, old: &Version, new: &Version) -> Result<()> 
         "+".repeat(stat.insertions),
         "-".repeat(stat.deletions)
     )?;
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    writeln!(
-        out,
-        " 1 file changed, {}(+), {}(-)",
-        plural(stat.insertions, "insertion"),
-        plural(stat.deletions, "deletion")
-    )?;
+    // Like git: a zero count is left out.
+    let mut summary = " 1 file changed".to_string();
+    for (n, word, sign) in [
+        (stat.insertions, "insertion", '+'),
+        (stat.deletions, "deletion", '-'),
+    ] {
+        if n > 0 {
+            let plural = if n == 1 { "" } else { "s" };
+            summary.push_str(&format!(", {n} {word}{plural}({sign})"));
+        }
+    }
+    writeln!(out, "{summary}")?;
     Ok(())
 }

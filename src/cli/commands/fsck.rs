@@ -33,7 +33,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     } else {
         for p in &report.problems {
             let status = if p.repaired { "repaired" } else { "problem" };
-            writeln!(out, "{status}: .promptrel/{}: {} [{}]", p.path, p.message, p.kind)?;
+            writeln!(
+                out,
+                "{status}: .promptrel/{}: {} [{}]",
+                p.path, p.message, p.kind
+            )?;
         }
         let left = report.problems.iter().filter(|p| !p.repaired).count();
         writeln!(
@@ -49,5 +53,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
             }
         )?;
     }
-    Ok(if report.is_clean() { exit::OK } else { exit::DIFFERENT })
+    Ok(if report.is_clean() {
+        exit::OK
+    } else {
+        exit::DIFFERENT
+    })
 }

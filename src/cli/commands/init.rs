@@ -18,9 +18,17 @@ pub fn run(_args: Args, ctx: &Context) -> Result<u8> {
     let (store, created) = Store::init(&ctx.cwd)?;
     let mut out = stdout(ctx.color);
     if created {
-        writeln!(out, "Initialized empty promptrel store in {}", store.dir().display())?;
+        writeln!(
+            out,
+            "Initialized empty promptrel store in {}",
+            store.dir().display()
+        )?;
     } else {
-        writeln!(out, "A promptrel store already exists in {}; nothing changed", store.dir().display())?;
+        writeln!(
+            out,
+            "A promptrel store already exists in {}; nothing changed",
+            store.dir().display()
+        )?;
     }
     Ok(exit::OK)
 }

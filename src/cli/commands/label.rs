@@ -27,6 +27,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let name = PromptName::new(&args.name)?;
     let label = Label::new(&args.label)?;
     let store = ctx.store()?;
-    let moved = store.set_label(&name, &label, &args.version, &args.message, &ctx.signature(&store))?;
+    let moved = store.set_label(
+        &name,
+        &label,
+        &args.version,
+        &args.message,
+        &ctx.signature(&store),
+    )?;
     report_move(ctx, "labelled", &moved)
 }

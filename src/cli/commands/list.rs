@@ -24,8 +24,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         let prompts: Vec<_> = prompts
             .iter()
             .map(|p| {
-                let labels: BTreeMap<_, _> =
-                    p.labels.iter().map(|(l, id)| (l.as_str(), id.as_str())).collect();
+                let labels: BTreeMap<_, _> = p
+                    .labels
+                    .iter()
+                    .map(|(l, id)| (l.as_str(), id.as_str()))
+                    .collect();
                 serde_json::json!({ "name": p.name.as_str(), "labels": labels })
             })
             .collect();
@@ -39,7 +42,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         if prompt.labels.is_empty() {
             writeln!(out, "  (no labels)")?;
         }
-        let width = prompt.labels.iter().map(|(l, _)| l.as_str().len()).max().unwrap_or(0);
+        let width = prompt
+            .labels
+            .iter()
+            .map(|(l, _)| l.as_str().len())
+            .max()
+            .unwrap_or(0);
         for (label, id) in &prompt.labels {
             writeln!(out, "  @{:<width$}  {s}{}{s:#}", label.as_str(), id.short())?;
         }

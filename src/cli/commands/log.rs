@@ -55,7 +55,12 @@ fn write_line(out: &mut Out, r: &Record) -> Result<()> {
         None => r.prompt.clone(),
     };
     let b = style::BOLD;
-    write!(out, "{time}  {:<8}  {b}{target}{b:#}  {}", r.action.as_str(), arrow(r.from.as_ref(), &r.to))?;
+    write!(
+        out,
+        "{time}  {:<8}  {b}{target}{b:#}  {}",
+        r.action.as_str(),
+        arrow(r.from.as_ref(), &r.to)
+    )?;
     match (&r.action, &r.source, r.undo) {
         (Action::Promote, Some(source), _) => write!(out, " (from {source})")?,
         (Action::Rollback, _, true) => write!(out, " (undo)")?,

@@ -60,10 +60,18 @@ pub fn report_move(ctx: &Context, verb: &str, moved: &promptrel::Moved) -> Resul
     let mut out = super::output::stdout(ctx.color);
     let target = format!("{}@{}", moved.name, moved.label);
     if moved.changed {
-        writeln!(out, "{verb} {target}: {}", arrow(moved.from.as_ref(), &moved.to))?;
+        writeln!(
+            out,
+            "{verb} {target}: {}",
+            arrow(moved.from.as_ref(), &moved.to)
+        )?;
     } else {
         let s = super::output::style::ID;
-        writeln!(out, "{target} already points at {s}{}{s:#}; nothing changed", moved.to.short())?;
+        writeln!(
+            out,
+            "{target} already points at {s}{}{s:#}; nothing changed",
+            moved.to.short()
+        )?;
     }
     Ok(super::output::exit::OK)
 }

@@ -31,7 +31,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let name = PromptName::new(&args.name)?;
     let to = Label::new(&args.to)?;
     if args.message.trim().is_empty() {
-        anyhow::bail!("a promotion needs a message saying why (-m MSG); it goes into the changelog");
+        anyhow::bail!(
+            "a promotion needs a message saying why (-m MSG); it goes into the changelog"
+        );
     }
     let store = ctx.store()?;
     let moved = store.promote(
