@@ -398,6 +398,12 @@ impl Store {
         let names = match &filter.name {
             Some(name) => {
                 self.require_prompt(name)?;
+                if let Some(label) = &filter.label
+                    && !self.label_log_path(name, label).exists()
+                    && self.label(name, label)?.is_none()
+                {
+                    return Err(self.unknown_label(name, label)?);
+                }
                 vec![name.clone()]
             }
             None => self.prompts()?,

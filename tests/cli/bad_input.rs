@@ -782,13 +782,7 @@ fn run(env: &TestEnv, args: &[String], vars_env: &[(&str, String)], stdin: Optio
         // The command may refuse before reading: a closed pipe is fine here.
         let _ = child.stdin.take().unwrap().write_all(bytes);
     }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stdout_bytes: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::support::finish(child.wait_with_output().unwrap())
 }
 
 /// What the user reads: stderr up to clap's usage block, without blank

@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 use snapbox::{assert_data_eq, str};
 
-use crate::support::{Run, TestEnv};
+use crate::support::{TestEnv, run_cmd};
 
 // ----- helpers ---------------------------------------------------------------
 
@@ -79,17 +79,6 @@ fn keys(record: &Value) -> Vec<&str> {
         .collect();
     keys.sort();
     keys
-}
-
-/// Run a prepared command (from `env.command(..)`, with extra env changes).
-fn run_cmd(cmd: &mut Command) -> Run {
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stdout_bytes: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// `git` with no user or system configuration, run in `dir`.
@@ -1144,6 +1133,25 @@ fn log_json_prints_the_stored_records() {
             .count(),
         2
     );
+}
+
+#[test]
+fn log_of_an_unknown_label_is_an_error_but_a_label_without_moves_elsewhere_is_not() {
+    let env = TestEnv::init();
+    env.add("checkout-bot", "A\n", &["--label", "staging"]);
+    let run = env
+        .run(&["log", "checkout-bot", "--label", "stagin"])
+        .fails(2);
+    assert_data_eq!(
+        run.stderr,
+        str![[r#"
+error: checkout-bot has no label "stagin"
+hint: did you mean checkout-bot@staging?
+
+"#]]
+    );
+    // Across all prompts, a label nobody has yet simply has no history.
+    assert_eq!(env.run(&["log", "--label", "canary"]).ok().stdout, "");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use snapbox::{assert_data_eq, str};
 
-use crate::support::{Run, TestEnv};
+use crate::support::{TestEnv, run_cmd};
 
 // ----- helpers ---------------------------------------------------------------
 
@@ -17,16 +17,6 @@ fn short(bytes: &[u8]) -> String {
 /// Add `bytes` as a new version of `name` (from standard input).
 fn add(env: &TestEnv, name: &str, bytes: &[u8]) {
     env.run_stdin(&["add", name, "-"], bytes).ok();
-}
-
-fn run_cmd(cmd: &mut Command) -> Run {
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stdout_bytes: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// Whether the `patch` program can be run.

@@ -116,6 +116,14 @@ impl TestEnv {
             )
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
+        // Windows processes cannot start (or find a temp folder) without these.
+        if cfg!(windows) {
+            for var in ["SYSTEMROOT", "TEMP", "TMP", "USERPROFILE"] {
+                if let Some(value) = std::env::var_os(var) {
+                    cmd.env(var, value);
+                }
+            }
+        }
         cmd
     }
 
@@ -176,7 +184,13 @@ pub fn snapshot_dir(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
-fn finish(out: Output) -> Run {
+/// Run a prepared command (from [`TestEnv::command`] plus extra settings).
+pub fn run_cmd(cmd: &mut Command) -> Run {
+    finish(cmd.output().unwrap())
+}
+
+/// Collect a finished process's exit code and output.
+pub fn finish(out: Output) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
