@@ -1576,7 +1576,8 @@ Environment:
   PROMPTREL_LOCK_TIMEOUT  seconds to wait for another writer (default 10)
   NO_COLOR, CLICOLOR_FORCE  colour control for --color auto
 
-Exit codes: 0 ok, 1 differences found (diff --exit-code), 2 error, 3 label moved (--expect),
+Exit codes: 0 ok, 1 differences or problems found (diff --exit-code, fsck), 2 error, 3 label moved
+(--expect),
 4 store locked, 5 integrity error (damaged or corrupted store).
 
 Example: promptrel promote checkout-bot staging prod -m "shorter answers"
