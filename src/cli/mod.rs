@@ -32,8 +32,13 @@ Environment:
   PROMPTREL_LOCK_TIMEOUT  seconds to wait for another writer (default 10)
   NO_COLOR, CLICOLOR_FORCE  colour control for --color auto
 
-Exit codes: 0 ok, 1 differences or problems found (diff --exit-code, fsck), 2 error, 3 label moved (--expect),
-4 store locked, 5 integrity error (damaged or corrupted store).
+Exit codes:
+  0  ok
+  1  differences found (diff --exit-code) or problems found (fsck)
+  2  error: bad usage or input, not found, I/O
+  3  the label moved since you read it (--expect)
+  4  the store is locked by another writer
+  5  integrity error: damaged or corrupted store
 
 Example: promptrel promote checkout-bot staging prod -m \"shorter answers\"")]
 pub struct Cli {
