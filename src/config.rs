@@ -55,7 +55,12 @@ impl Config {
             path: path.parent().unwrap_or(path).to_path_buf(),
             reason: "config.yaml is missing".into(),
         })?;
-        let config: Config = serde_yaml::from_slice(&bytes).map_err(|e| Error::Config {
+        Config::parse(&bytes, path)
+    }
+
+    /// Parse and check config bytes; `path` only names the file in errors.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Config> {
+        let config: Config = serde_yaml::from_slice(bytes).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;

@@ -1,33 +1,90 @@
-//! Crash injection, for tests: abort the process at the N-th write step.
+//! Fault injection, for tests: crash, or fail with an I/O error, at the N-th
+//! write step.
 //!
 //! Every durable step in `fsutil` (temp file written, renamed, record
-//! appended, folder created…) counts as one step. When armed with
-//! [`crash_at`], the N-th step aborts the process with `SIGABRT`: no
-//! destructor runs and no temp file is tidied, exactly as if the machine had
-//! lost power there. A torn append writes half the record first. The CLI arms
-//! it from `PROMPTREL_CRASH_AT`; nothing else does.
+//! appended, folder created…) counts as one step. Two modes, armed by the CLI
+//! from the environment (nothing else arms them):
+//!
+//! - [`crash_at`] (`PROMPTREL_CRASH_AT=N`): the N-th step aborts the process
+//!   with `SIGABRT`: no destructor runs and no temp file is tidied, exactly as
+//!   if the machine had lost power there. A torn append writes half the record
+//!   first. Recovery relies on the format: torn tails are "not written", temp
+//!   files are ignored, and a ref one move behind its log is settled forward.
+//! - [`fail_at`] (`PROMPTREL_FAIL_AT=N`): the N-th step returns an
+//!   [`std::io::Error`] instead (disk full by default, or EIO), as a real
+//!   `write`/`fsync` would. The step's work is done first, as far as a real
+//!   failure could have done it (half a record for a torn append), so the
+//!   error path must undo it: the store's undo guard puts everything back.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 static CRASH_AT: AtomicUsize = AtomicUsize::new(0);
+static FAIL_AT: AtomicUsize = AtomicUsize::new(0);
+static FAULT: AtomicU8 = AtomicU8::new(0);
 static STEPS: AtomicUsize = AtomicUsize::new(0);
+
+/// The I/O error [`fail_at`] injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `ENOSPC`: "No space left on device".
+    StorageFull,
+    /// `EIO`: "Input/output error".
+    Io,
+}
 
 /// Abort at the `n`-th write step of this process (0 disarms).
 pub fn crash_at(n: usize) {
     CRASH_AT.store(n, Ordering::SeqCst);
 }
 
-/// Count a step; true when the process must crash here (the caller may do
-/// partial work first, then call [`crash`]).
-pub(crate) fn hit(_what: &str) -> bool {
-    let target = CRASH_AT.load(Ordering::Relaxed);
-    target != 0 && STEPS.fetch_add(1, Ordering::SeqCst) + 1 == target
+/// Make the `n`-th write step of this process fail with `fault` (0 disarms).
+pub fn fail_at(n: usize, fault: Fault) {
+    FAULT.store(fault as u8, Ordering::SeqCst);
+    FAIL_AT.store(n, Ordering::SeqCst);
 }
 
-/// Count a step and crash if it is the armed one.
-pub(crate) fn step(what: &str) {
-    if hit(what) {
-        crash(what);
+/// What an armed failpoint decided for one step.
+pub(crate) enum Hit {
+    /// Carry on.
+    Pass,
+    /// Do the partial work, then call [`crash`].
+    Crash,
+    /// Do the partial work, then return this error.
+    Fail(io::Error),
+}
+
+/// Count a step and say what must happen there.
+pub(crate) fn hit(what: &str) -> Hit {
+    let crash = CRASH_AT.load(Ordering::Relaxed);
+    let fail = FAIL_AT.load(Ordering::Relaxed);
+    if crash == 0 && fail == 0 {
+        return Hit::Pass;
+    }
+    let n = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == crash {
+        Hit::Crash
+    } else if n == fail {
+        let (kind, text) = if FAULT.load(Ordering::Relaxed) == Fault::Io as u8 {
+            (io::ErrorKind::Other, "Input/output error")
+        } else {
+            (io::ErrorKind::StorageFull, "No space left on device")
+        };
+        Hit::Fail(io::Error::new(
+            kind,
+            format!("{text} (injected at write step {n}: {what})"),
+        ))
+    } else {
+        Hit::Pass
+    }
+}
+
+/// Count a step that has been done: crash, or fail, if it is the armed one.
+pub(crate) fn step(what: &str) -> io::Result<()> {
+    match hit(what) {
+        Hit::Pass => Ok(()),
+        Hit::Crash => crash(what),
+        Hit::Fail(e) => Err(e),
     }
 }
 

@@ -6,6 +6,10 @@
 //! writer of that label settles it by completing the move (the record is the
 //! truth: it was about to be acknowledged). Only that case is completed: a
 //! ref a person edited is never overwritten behind their back.
+//!
+//! A command that fails with an error (disk full, EIO) instead of crashing
+//! undoes what it wrote before returning it ([`UndoGuard`]), so a refused or
+//! failed command leaves the store byte-for-byte as it was.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -455,6 +459,8 @@ impl Store {
             // so this add's record chains from the label's true value.
             self.settle(name, label)?;
         }
+        let mut guard = UndoGuard::default();
+        guard.creating(&self.objects.path(&VersionId::of(bytes)));
         let (id, new_object) = self.objects.write(bytes)?;
         let new_version = newest.as_ref() != Some(&id);
         if new_version {
@@ -471,6 +477,7 @@ impl Store {
                 file,
                 undo: false,
             };
+            guard.appending(&versions_log)?;
             changelog::append(&versions_log, &record)?;
         }
         let mut moved = Vec::new();
@@ -484,8 +491,10 @@ impl Store {
                 None,
                 false,
                 sig,
+                &mut guard,
             )?);
         }
+        guard.commit();
         Ok(Added {
             id,
             new_object,
@@ -508,7 +517,20 @@ impl Store {
         let _lock = self.write_lock()?;
         self.settle(name, label)?;
         let id = self.resolve(&target)?;
-        self.move_label(name, label, &id, Action::Label, message, None, false, sig)
+        let mut guard = UndoGuard::default();
+        let moved = self.move_label(
+            name,
+            label,
+            &id,
+            Action::Label,
+            message,
+            None,
+            false,
+            sig,
+            &mut guard,
+        )?;
+        guard.commit();
+        Ok(moved)
     }
 
     /// Point `to` at what `from` (a revision within NAME, usually a label)
@@ -529,7 +551,8 @@ impl Store {
         self.settle(name, to)?;
         let id = self.resolve(&from_rev)?;
         self.check_expect(name, to, expect_rev.as_ref())?;
-        self.move_label(
+        let mut guard = UndoGuard::default();
+        let moved = self.move_label(
             name,
             to,
             &id,
@@ -538,7 +561,10 @@ impl Store {
             Some(from_rev.spec_text()),
             false,
             sig,
-        )
+            &mut guard,
+        )?;
+        guard.commit();
+        Ok(moved)
     }
 
     /// Move `label` back: to `to` when given, else to what it held before its
@@ -565,7 +591,8 @@ impl Store {
             Some(rev) => (self.resolve(rev)?, false),
             None => (self.undo_target(name, label)?, true),
         };
-        self.move_label(
+        let mut guard = UndoGuard::default();
+        let moved = self.move_label(
             name,
             label,
             &target,
@@ -574,7 +601,10 @@ impl Store {
             None,
             undo,
             sig,
-        )
+            &mut guard,
+        )?;
+        guard.commit();
+        Ok(moved)
     }
 
     fn unknown_label(&self, name: &PromptName, label: &Label) -> Result<Error> {
@@ -650,7 +680,8 @@ impl Store {
         Ok(())
     }
 
-    /// Log, then move the ref. Caller holds the lock.
+    /// Log, then move the ref. Caller holds the lock; `guard` learns what
+    /// to put back should this or a later step of the command fail.
     #[allow(clippy::too_many_arguments)]
     fn move_label(
         &self,
@@ -662,6 +693,7 @@ impl Store {
         source: Option<String>,
         undo: bool,
         sig: &Signature,
+        guard: &mut UndoGuard,
     ) -> Result<Moved> {
         let ref_path = self.ref_path(name, label);
         let from = refs::read(&ref_path)?;
@@ -682,7 +714,10 @@ impl Store {
                 file: None,
                 undo,
             };
-            changelog::append(&self.label_log_path(name, label), &record)?;
+            let log = self.label_log_path(name, label);
+            guard.appending(&log)?;
+            changelog::append(&log, &record)?;
+            guard.replacing(&ref_path)?;
             refs::write(&ref_path, to)?;
         }
         Ok(Moved {
@@ -692,6 +727,105 @@ impl Store {
             to: to.clone(),
             changed,
         })
+    }
+}
+
+/// What a writing command has changed so far, put back if it fails.
+///
+/// Before each write the command notes how to undo it. Dropped without
+/// [`UndoGuard::commit`] (an error returned with `?`, or a panic), the guard
+/// undoes the notes newest first: every state on the way back is one a crash
+/// could have left (a record without its ref move, an object without its
+/// record), so if an undo step itself fails it stops there and the store is
+/// still consistent. A crash, by contrast, runs no undo at all: that case
+/// relies on the format's recovery (torn tails are not written, temp files
+/// are ignored, a ref one move behind its log is settled forward).
+///
+/// Repairs made before the first write (settle, cutting a torn tail) are not
+/// undone: they complete or drop what a crashed writer left, losing nothing.
+#[derive(Debug, Default)]
+struct UndoGuard {
+    notes: Vec<UndoNote>,
+}
+
+#[derive(Debug)]
+enum UndoNote {
+    /// A log this command appended to: cut it back to this length.
+    CutBack(PathBuf, u64),
+    /// A file (object, log or ref) this command created.
+    RemoveFile(PathBuf),
+    /// A folder this command created.
+    RemoveDir(PathBuf),
+    /// A file this command replaced, with its previous bytes.
+    Restore(PathBuf, Vec<u8>),
+}
+
+impl UndoGuard {
+    /// Before creating `path` (nothing to note when it already exists):
+    /// remove it, and every folder above it that does not exist yet.
+    fn creating(&mut self, path: &Path) {
+        if fs::symlink_metadata(path).is_ok() {
+            return;
+        }
+        let missing: Vec<PathBuf> = path
+            .ancestors()
+            .skip(1)
+            .take_while(|dir| fs::symlink_metadata(dir).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        self.notes
+            .extend(missing.into_iter().rev().map(UndoNote::RemoveDir));
+        self.notes.push(UndoNote::RemoveFile(path.to_path_buf()));
+    }
+
+    /// Before appending to the log at `path`: cut it back to its complete
+    /// records (a torn tail, if any, is cut before the append anyway).
+    fn appending(&mut self, path: &Path) -> Result<()> {
+        let len = match fs::metadata(path) {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.creating(path);
+                return Ok(());
+            }
+            Err(e) => return Err(Error::io("reading", path)(e)),
+        };
+        let len = changelog::torn_tail(path)?.unwrap_or(len);
+        self.notes.push(UndoNote::CutBack(path.to_path_buf(), len));
+        Ok(())
+    }
+
+    /// Before replacing the whole file at `path` (a ref): its bytes now.
+    fn replacing(&mut self, path: &Path) -> Result<()> {
+        match fsutil::read_optional(path)? {
+            Some(bytes) => self
+                .notes
+                .push(UndoNote::Restore(path.to_path_buf(), bytes)),
+            None => self.creating(path),
+        }
+        Ok(())
+    }
+
+    /// The command succeeded: keep everything.
+    fn commit(mut self) {
+        self.notes.clear();
+    }
+}
+
+impl Drop for UndoGuard {
+    fn drop(&mut self) {
+        while let Some(note) = self.notes.pop() {
+            let undone = match &note {
+                UndoNote::CutBack(path, len) => fsutil::cut_back(path, *len),
+                UndoNote::RemoveFile(path) => fsutil::remove_file(path),
+                UndoNote::RemoveDir(dir) => fsutil::remove_dir(dir),
+                UndoNote::Restore(path, bytes) => fsutil::write_atomic(path, bytes),
+            };
+            if undone.is_err() {
+                // Stop in a consistent state; the error the command returns
+                // is the one that made it fail.
+                break;
+            }
+        }
     }
 }
 

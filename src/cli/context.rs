@@ -68,6 +68,21 @@ impl Context {
                 .with_context(|| format!("PROMPTREL_CRASH_AT={n:?} is not a step number"))?;
             promptrel::failpoint::crash_at(n);
         }
+        // Testing aid: make the N-th write step fail with an I/O error (disk
+        // full, or `N:eio`), so error paths can be shown to undo their work.
+        if let Some(spec) = text("PROMPTREL_FAIL_AT")? {
+            use promptrel::failpoint::Fault;
+            let (n, kind) = spec.split_once(':').unwrap_or((&spec, "enospc"));
+            let fault = match kind {
+                "enospc" => Some(Fault::StorageFull),
+                "eio" => Some(Fault::Io),
+                _ => None,
+            };
+            match (n.parse::<usize>(), fault) {
+                (Ok(n), Some(fault)) => promptrel::failpoint::fail_at(n, fault),
+                _ => bail!("PROMPTREL_FAIL_AT={spec:?} is not STEP, STEP:enospc or STEP:eio"),
+            }
+        }
         Ok(Context {
             store_dir: var("PROMPTREL_DIR").map(|d| cwd.join(d)),
             author: text("PROMPTREL_AUTHOR")?,

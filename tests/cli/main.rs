@@ -4,5 +4,8 @@ mod support;
 
 mod bad_input;
 mod commands;
+mod crash;
 mod diff;
+mod fsck;
+mod model;
 mod story;
