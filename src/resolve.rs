@@ -1,0 +1,138 @@
+//! Resolving a revision (`NAME`, `NAME~N`, `NAME@LABEL`, `NAME@LABEL~N`,
+//! `NAME@PREFIX`) to a version id, reading only what that form needs.
+
+use crate::changelog::{Record, Reverse};
+use crate::error::{Error, Result};
+use crate::id::{MIN_PREFIX, VersionId};
+use crate::name::{Label, PromptName};
+use crate::rev::{Rev, Spec};
+use crate::store::Store;
+
+impl Store {
+    /// Resolve a revision to a version id (the object is not read).
+    pub fn resolve(&self, rev: &Rev) -> Result<VersionId> {
+        let name = &rev.name;
+        match &rev.spec {
+            Spec::Newest => {
+                self.require_prompt(name)?;
+                // The newest version is the last `add`; N back is N records earlier.
+                let adds = Reverse::open(&self.versions_log_path(name))?;
+                nth_back(adds, rev, rev.back, |r| Some(r.to))
+            }
+            Spec::LabelOrPrefix(text) => {
+                let label = Label::new(text)?;
+                if let Some(current) = self.label(name, &label)? {
+                    if rev.back == 0 {
+                        return Ok(current);
+                    }
+                    // The value N changes ago is what the N-th newest move came from.
+                    let moves = Reverse::open(&self.label_log_path(name, &label))?;
+                    return nth_back(moves, rev, rev.back - 1, |r| r.from);
+                }
+                if text.len() >= MIN_PREFIX && crate::id::is_lower_hex(text) && rev.back == 0 {
+                    return self.resolve_prefix(name, text);
+                }
+                self.require_prompt(name)?;
+                let labels: Vec<String> = self
+                    .labels(name)?
+                    .into_iter()
+                    .map(|(l, _)| l.as_str().to_string())
+                    .collect();
+                Err(Error::UnknownLabel {
+                    name: name.to_string(),
+                    label: text.clone(),
+                    suggestions: similar_to(text, labels),
+                })
+            }
+            Spec::Prefix(prefix) => self.resolve_prefix(name, prefix),
+        }
+    }
+
+    pub(crate) fn require_prompt(&self, name: &PromptName) -> Result<()> {
+        if self.has_prompt(name) {
+            return Ok(());
+        }
+        let names = self.prompts()?.into_iter().map(|n| n.to_string()).collect();
+        Err(Error::UnknownPrompt {
+            name: name.to_string(),
+            suggestions: similar_to(name.as_str(), names),
+        })
+    }
+
+    fn resolve_prefix(&self, name: &PromptName, prefix: &str) -> Result<VersionId> {
+        self.require_prompt(name)?;
+        let mut candidates: Vec<VersionId> = self
+            .versions(name)?
+            .into_iter()
+            .map(|r| r.to)
+            .filter(|id| id.as_str().starts_with(prefix))
+            .collect();
+        candidates.sort();
+        candidates.dedup();
+        match candidates.len() {
+            0 => Err(Error::UnknownVersion {
+                name: name.to_string(),
+                prefix: prefix.to_string(),
+            }),
+            1 => Ok(candidates.remove(0)),
+            _ => Err(Error::AmbiguousVersion {
+                name: name.to_string(),
+                prefix: prefix.to_string(),
+                candidates,
+            }),
+        }
+    }
+
+    pub(crate) fn unknown_label(&self, name: &PromptName, label: &Label) -> Result<Error> {
+        let labels = self
+            .labels(name)?
+            .into_iter()
+            .map(|(l, _)| l.to_string())
+            .collect();
+        Ok(Error::UnknownLabel {
+            name: name.to_string(),
+            label: label.to_string(),
+            suggestions: similar_to(label.as_str(), labels),
+        })
+    }
+}
+
+/// Skip `skip` records of a newest-first log and return `pick` of the next;
+/// an error saying how far back the history goes when it is too short.
+fn nth_back(
+    records: Reverse,
+    rev: &Rev,
+    skip: usize,
+    pick: impl Fn(Record) -> Option<VersionId>,
+) -> Result<VersionId> {
+    let mut usable = 0usize;
+    for (i, record) in records.enumerate() {
+        match (i == skip, pick(record?)) {
+            (true, Some(id)) => return Ok(id),
+            (true, None) => break,
+            (false, Some(_)) => usable += 1,
+            (false, None) => {}
+        }
+    }
+    // For `NAME~N` the newest version itself is step 0, not a step back.
+    let available = match rev.spec {
+        Spec::Newest => usable.saturating_sub(1),
+        _ => usable,
+    };
+    Err(Error::HistoryTooShort {
+        rev: rev.to_string(),
+        steps: rev.back,
+        available,
+    })
+}
+
+/// Names close to `wanted`, closest first.
+fn similar_to(wanted: &str, candidates: Vec<String>) -> Vec<String> {
+    let mut scored: Vec<(f64, String)> = candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(wanted, &c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().map(|(_, c)| c).collect()
+}

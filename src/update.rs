@@ -1,0 +1,446 @@
+//! Changing the store: adding versions and moving labels.
+//!
+//! Write order, so that a crash at any instant leaves a store that opens and
+//! answers correctly: object, then changelog record, then ref. The changelog
+//! may be one record ahead of a ref after a crash, never behind; the next
+//! writer of that label settles it by completing the move (the record is the
+//! truth: it was about to be acknowledged). Only that case is completed: a
+//! ref a person edited is never overwritten behind their back.
+//!
+//! A command that fails with an error (disk full, EIO) instead of crashing
+//! undoes what it wrote before returning it ([`UndoGuard`]), so a refused or
+//! failed command leaves the store byte-for-byte as it was.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::changelog::{self, Action, Record, Reverse};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::id::VersionId;
+use crate::name::{Label, PromptName};
+use crate::refs;
+use crate::rev::Rev;
+use crate::store::{Signature, Store};
+
+impl Store {
+    /// Store `bytes` as a version of `name`, then point `labels` at it.
+    ///
+    /// Identical content is stored once: when it is already NAME's newest
+    /// version no record is written. Protected labels are refused before
+    /// anything is written.
+    pub fn add(
+        &self,
+        name: &PromptName,
+        bytes: &[u8],
+        message: &str,
+        labels: &[Label],
+        file: Option<String>,
+        sig: &Signature,
+    ) -> Result<Added> {
+        let config = self.config()?;
+        refuse_protected(&config, labels)?;
+        let _lock = self.write_lock()?;
+        // Read everything that can refuse the command before the first write,
+        // so that a refused add leaves the store unchanged.
+        let versions_log = self.versions_log_path(name);
+        let newest = Reverse::open(&versions_log)?.next_record()?.map(|r| r.to);
+        for label in labels {
+            // Also finishes a move a crashed writer logged but did not apply,
+            // so this add's record chains from the label's true value.
+            self.settle(name, label)?;
+        }
+        let mut guard = UndoGuard::default();
+        guard.creating(&self.objects().path(&VersionId::of(bytes)));
+        let (id, new_object) = self.objects().write(bytes)?;
+        let new_version = newest.as_ref() != Some(&id);
+        if new_version {
+            let record = Record {
+                time: sig.time,
+                action: Action::Add,
+                prompt: name.to_string(),
+                label: None,
+                from: newest,
+                to: id.clone(),
+                author: sig.author.clone(),
+                message: message.to_string(),
+                source: None,
+                file,
+                undo: false,
+            };
+            guard.appending(&versions_log)?;
+            changelog::append(&versions_log, &record)?;
+        }
+        let mut moved = Vec::new();
+        for label in labels {
+            moved.push(self.move_label(
+                name,
+                label,
+                &id,
+                Action::Label,
+                message,
+                None,
+                false,
+                sig,
+                &mut guard,
+            )?);
+        }
+        guard.commit();
+        Ok(Added {
+            id,
+            new_object,
+            new_version,
+            labels: moved,
+        })
+    }
+
+    /// Point `label` of `name` at `target` (a revision within NAME).
+    pub fn set_label(
+        &self,
+        name: &PromptName,
+        label: &Label,
+        target: &str,
+        message: &str,
+        sig: &Signature,
+    ) -> Result<Moved> {
+        refuse_protected(&self.config()?, std::slice::from_ref(label))?;
+        let target = Rev::parse_in(name, target)?;
+        let _lock = self.write_lock()?;
+        self.settle(name, label)?;
+        let id = self.resolve(&target)?;
+        let mut guard = UndoGuard::default();
+        let moved = self.move_label(
+            name,
+            label,
+            &id,
+            Action::Label,
+            message,
+            None,
+            false,
+            sig,
+            &mut guard,
+        )?;
+        guard.commit();
+        Ok(moved)
+    }
+
+    /// Point `to` at what `from` (a revision within NAME, usually a label)
+    /// points to. With `expect`, fail with [`Error::ExpectMismatch`] unless
+    /// `to` still points at that version.
+    pub fn promote(
+        &self,
+        name: &PromptName,
+        from: &str,
+        to: &Label,
+        expect: Option<&str>,
+        message: &str,
+        sig: &Signature,
+    ) -> Result<Moved> {
+        let from_rev = Rev::parse_in(name, from)?;
+        let expect_rev = expect.map(|e| Rev::parse_in(name, e)).transpose()?;
+        let _lock = self.write_lock()?;
+        self.settle(name, to)?;
+        let id = self.resolve(&from_rev)?;
+        self.check_expect(name, to, expect_rev.as_ref())?;
+        let mut guard = UndoGuard::default();
+        let moved = self.move_label(
+            name,
+            to,
+            &id,
+            Action::Promote,
+            message,
+            Some(from_rev.spec_text()),
+            false,
+            sig,
+            &mut guard,
+        )?;
+        guard.commit();
+        Ok(moved)
+    }
+
+    /// Move `label` back: to `to` when given, else to what it held before its
+    /// most recent change that has not itself been rolled back.
+    pub fn rollback(
+        &self,
+        name: &PromptName,
+        label: &Label,
+        to: Option<&str>,
+        expect: Option<&str>,
+        message: &str,
+        sig: &Signature,
+    ) -> Result<Moved> {
+        let to_rev = to.map(|t| Rev::parse_in(name, t)).transpose()?;
+        let expect_rev = expect.map(|e| Rev::parse_in(name, e)).transpose()?;
+        let _lock = self.write_lock()?;
+        self.settle(name, label)?;
+        if self.label(name, label)?.is_none() {
+            self.require_prompt(name)?;
+            return Err(self.unknown_label(name, label)?);
+        }
+        self.check_expect(name, label, expect_rev.as_ref())?;
+        let (target, undo) = match &to_rev {
+            Some(rev) => (self.resolve(rev)?, false),
+            None => (self.undo_target(name, label)?, true),
+        };
+        let mut guard = UndoGuard::default();
+        let moved = self.move_label(
+            name,
+            label,
+            &target,
+            Action::Rollback,
+            message,
+            None,
+            undo,
+            sig,
+            &mut guard,
+        )?;
+        guard.commit();
+        Ok(moved)
+    }
+
+    /// Walk the label's log from the newest record: every undo hides the
+    /// newest change not yet hidden, so repeated rollbacks walk further back.
+    fn undo_target(&self, name: &PromptName, label: &Label) -> Result<VersionId> {
+        let mut pending_undos = 0usize;
+        for record in Reverse::open(&self.label_log_path(name, label))? {
+            let record = record?;
+            if record.undo {
+                pending_undos += 1;
+            } else if pending_undos > 0 {
+                pending_undos -= 1;
+            } else {
+                return record.from.ok_or_else(|| Error::NothingToRollBack {
+                    name: name.to_string(),
+                    label: label.to_string(),
+                });
+            }
+        }
+        Err(Error::NothingToRollBack {
+            name: name.to_string(),
+            label: label.to_string(),
+        })
+    }
+
+    fn check_expect(&self, name: &PromptName, label: &Label, expect: Option<&Rev>) -> Result<()> {
+        let Some(expect) = expect else { return Ok(()) };
+        let expected = self.resolve(expect)?;
+        let found = self.label(name, label)?;
+        if found.as_ref() != Some(&expected) {
+            return Err(Error::ExpectMismatch {
+                name: name.to_string(),
+                label: label.to_string(),
+                expected,
+                found,
+            });
+        }
+        Ok(())
+    }
+
+    /// Finish a move a crashed writer logged but did not apply to the ref.
+    fn settle(&self, name: &PromptName, label: &Label) -> Result<()> {
+        let log = self.label_log_path(name, label);
+        if let Some(len) = changelog::torn_tail(&log)? {
+            fsutil::truncate_durable(&log, len)?;
+        }
+        let Some(last) = Reverse::open(&log)?.next_record()? else {
+            return Ok(());
+        };
+        let path = self.ref_path(name, label);
+        // Only the crash case (the ref still holds the logged move's `from`)
+        // is completed. A ref that disagrees otherwise was set by a person (a
+        // hand edit, a merge resolution): it is left as they chose, and
+        // `fsck` reports the disagreement.
+        let current = refs::read(&path)?;
+        if current != last.from || current.as_ref() == Some(&last.to) {
+            return Ok(());
+        }
+        refs::write(&path, &last.to)?;
+        Ok(())
+    }
+
+    /// Log, then move the ref. Caller holds the lock; `guard` learns what
+    /// to put back should this or a later step of the command fail.
+    #[allow(clippy::too_many_arguments)]
+    fn move_label(
+        &self,
+        name: &PromptName,
+        label: &Label,
+        to: &VersionId,
+        action: Action,
+        message: &str,
+        source: Option<String>,
+        undo: bool,
+        sig: &Signature,
+        guard: &mut UndoGuard,
+    ) -> Result<Moved> {
+        let ref_path = self.ref_path(name, label);
+        let from = refs::read(&ref_path)?;
+        // Never point a label at bytes that would be refused when read.
+        self.objects().read(to)?;
+        let changed = from.as_ref() != Some(to);
+        if changed {
+            let record = Record {
+                time: sig.time,
+                action,
+                prompt: name.to_string(),
+                label: Some(label.to_string()),
+                from: from.clone(),
+                to: to.clone(),
+                author: sig.author.clone(),
+                message: message.to_string(),
+                source,
+                file: None,
+                undo,
+            };
+            let log = self.label_log_path(name, label);
+            guard.appending(&log)?;
+            changelog::append(&log, &record)?;
+            guard.replacing(&ref_path)?;
+            refs::write(&ref_path, to)?;
+        }
+        Ok(Moved {
+            name: name.clone(),
+            label: label.clone(),
+            from,
+            to: to.clone(),
+            changed,
+        })
+    }
+}
+
+/// What [`Store::add`] did.
+#[derive(Debug, Clone)]
+pub struct Added {
+    /// The version's id.
+    pub id: VersionId,
+    /// The bytes were not in the object store before.
+    pub new_object: bool,
+    /// A changelog record was written: the id was not already NAME's newest version.
+    pub new_version: bool,
+    /// Labels moved by `--label`, each with its previous value.
+    pub labels: Vec<Moved>,
+}
+
+/// A label move (or a no-op when `changed` is false).
+#[derive(Debug, Clone)]
+pub struct Moved {
+    /// The prompt.
+    pub name: PromptName,
+    /// The label.
+    pub label: Label,
+    /// Where it pointed before.
+    pub from: Option<VersionId>,
+    /// Where it points now.
+    pub to: VersionId,
+    /// False when the label already pointed there (nothing was written).
+    pub changed: bool,
+}
+
+fn refuse_protected(config: &Config, labels: &[Label]) -> Result<()> {
+    match labels.iter().find(|l| config.is_protected(l.as_str())) {
+        Some(label) => Err(Error::ProtectedLabel {
+            label: label.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What a writing command has changed so far, put back if it fails.
+///
+/// Before each write the command notes how to undo it. Dropped without
+/// [`UndoGuard::commit`] (an error returned with `?`, or a panic), the guard
+/// undoes the notes newest first: every state on the way back is one a crash
+/// could have left (a record without its ref move, an object without its
+/// record), so if an undo step itself fails it stops there and the store is
+/// still consistent. A crash, by contrast, runs no undo at all: that case
+/// relies on the format's recovery (torn tails are not written, temp files
+/// are ignored, a ref one move behind its log is settled forward).
+///
+/// Repairs made before the first write (settle, cutting a torn tail) are not
+/// undone: they complete or drop what a crashed writer left, losing nothing.
+#[derive(Debug, Default)]
+struct UndoGuard {
+    notes: Vec<UndoNote>,
+}
+
+#[derive(Debug)]
+enum UndoNote {
+    /// A log this command appended to: cut it back to this length.
+    CutBack(PathBuf, u64),
+    /// A file (object, log or ref) this command created.
+    RemoveFile(PathBuf),
+    /// A folder this command created.
+    RemoveDir(PathBuf),
+    /// A file this command replaced, with its previous bytes.
+    Restore(PathBuf, Vec<u8>),
+}
+
+impl UndoGuard {
+    /// Before creating `path` (nothing to note when it already exists):
+    /// remove it, and every folder above it that does not exist yet.
+    fn creating(&mut self, path: &Path) {
+        if fs::symlink_metadata(path).is_ok() {
+            return;
+        }
+        let missing: Vec<PathBuf> = path
+            .ancestors()
+            .skip(1)
+            .take_while(|dir| fs::symlink_metadata(dir).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        self.notes
+            .extend(missing.into_iter().rev().map(UndoNote::RemoveDir));
+        self.notes.push(UndoNote::RemoveFile(path.to_path_buf()));
+    }
+
+    /// Before appending to the log at `path`: cut it back to its complete
+    /// records (a torn tail, if any, is cut before the append anyway).
+    fn appending(&mut self, path: &Path) -> Result<()> {
+        let len = match fs::metadata(path) {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.creating(path);
+                return Ok(());
+            }
+            Err(e) => return Err(Error::io("reading", path)(e)),
+        };
+        let len = changelog::torn_tail(path)?.unwrap_or(len);
+        self.notes.push(UndoNote::CutBack(path.to_path_buf(), len));
+        Ok(())
+    }
+
+    /// Before replacing the whole file at `path` (a ref): its bytes now.
+    fn replacing(&mut self, path: &Path) -> Result<()> {
+        match fsutil::read_optional(path)? {
+            Some(bytes) => self
+                .notes
+                .push(UndoNote::Restore(path.to_path_buf(), bytes)),
+            None => self.creating(path),
+        }
+        Ok(())
+    }
+
+    /// The command succeeded: keep everything.
+    fn commit(mut self) {
+        self.notes.clear();
+    }
+}
+
+impl Drop for UndoGuard {
+    fn drop(&mut self) {
+        while let Some(note) = self.notes.pop() {
+            let undone = match &note {
+                UndoNote::CutBack(path, len) => fsutil::cut_back(path, *len),
+                UndoNote::RemoveFile(path) => fsutil::remove_file(path),
+                UndoNote::RemoveDir(dir) => fsutil::remove_dir(dir),
+                UndoNote::Restore(path, bytes) => fsutil::write_atomic(path, bytes),
+            };
+            if undone.is_err() {
+                // Stop in a consistent state; the error the command returns
+                // is the one that made it fail.
+                break;
+            }
+        }
+    }
+}
