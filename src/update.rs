@@ -21,7 +21,7 @@ use crate::fsutil;
 use crate::id::VersionId;
 use crate::name::{Label, PromptName};
 use crate::refs;
-use crate::rev::Rev;
+use crate::rev::{Rev, Spec};
 use crate::store::{Signature, Store};
 
 impl Store {
@@ -74,17 +74,8 @@ impl Store {
         }
         let mut moved = Vec::new();
         for label in labels {
-            moved.push(self.move_label(
-                name,
-                label,
-                &id,
-                Action::Label,
-                message,
-                None,
-                false,
-                sig,
-                &mut guard,
-            )?);
+            let how = Move::new(Action::Label, message);
+            moved.push(self.move_label(name, label, &id, how, sig, &mut guard)?);
         }
         guard.commit();
         Ok(Added {
@@ -95,34 +86,24 @@ impl Store {
         })
     }
 
-    /// Point `label` of `name` at `target` (a revision within NAME).
+    /// Point `label` of `name` at `target` (a revision within NAME). With
+    /// `expect`, fail with [`Error::ExpectMismatch`] unless the label still
+    /// points at that version.
     pub fn set_label(
         &self,
         name: &PromptName,
         label: &Label,
         target: &str,
+        expect: Option<&str>,
         message: &str,
         sig: &Signature,
     ) -> Result<Moved> {
         refuse_protected(&self.config()?, std::slice::from_ref(label))?;
         let target = Rev::parse_in(name, target)?;
-        let _lock = self.write_lock()?;
-        self.settle(name, label)?;
-        let id = self.resolve(&target)?;
-        let mut guard = UndoGuard::default();
-        let moved = self.move_label(
-            name,
-            label,
-            &id,
-            Action::Label,
-            message,
-            None,
-            false,
-            sig,
-            &mut guard,
-        )?;
-        guard.commit();
-        Ok(moved)
+        let how = Move::new(Action::Label, message);
+        self.guarded_move(name, label, expect, sig, |store| {
+            Ok((store.resolve(&target)?, how))
+        })
     }
 
     /// Point `to` at what `from` (a revision within NAME, usually a label)
@@ -137,26 +118,20 @@ impl Store {
         message: &str,
         sig: &Signature,
     ) -> Result<Moved> {
-        let from_rev = Rev::parse_in(name, from)?;
-        let expect_rev = expect.map(|e| Rev::parse_in(name, e)).transpose()?;
-        let _lock = self.write_lock()?;
-        self.settle(name, to)?;
-        let id = self.resolve(&from_rev)?;
-        self.check_expect(name, to, expect_rev.as_ref())?;
-        let mut guard = UndoGuard::default();
-        let moved = self.move_label(
-            name,
-            to,
-            &id,
-            Action::Promote,
-            message,
-            Some(from_rev.spec_text()),
-            false,
-            sig,
-            &mut guard,
-        )?;
-        guard.commit();
-        Ok(moved)
+        let from = Rev::parse_in(name, from)?;
+        let mut how = Move::new(Action::Promote, message);
+        how.source = Some(from.spec_text());
+        self.guarded_move(name, to, expect, sig, |store| {
+            // Promote what the source label really holds, even if a crashed
+            // writer left its ref one move behind its log.
+            if let Spec::LabelOrPrefix(text) = &from.spec
+                && let Ok(source) = Label::new(text)
+                && store.ref_path(name, &source).exists()
+            {
+                store.settle(name, &source)?;
+            }
+            Ok((store.resolve(&from)?, how))
+        })
     }
 
     /// Move `label` back: to `to` when given, else to what it held before its
@@ -170,31 +145,45 @@ impl Store {
         message: &str,
         sig: &Signature,
     ) -> Result<Moved> {
-        let to_rev = to.map(|t| Rev::parse_in(name, t)).transpose()?;
-        let expect_rev = expect.map(|e| Rev::parse_in(name, e)).transpose()?;
+        let to = to.map(|t| Rev::parse_in(name, t)).transpose()?;
+        let mut how = Move::new(Action::Rollback, message);
+        self.guarded_move(name, label, expect, sig, |store| {
+            if store.label(name, label)?.is_none() {
+                store.require_prompt(name)?;
+                return Err(store.unknown_label(name, label)?);
+            }
+            let target = match &to {
+                Some(rev) => store.resolve(rev)?,
+                None => {
+                    how.undo = true;
+                    store.undo_target(name, label)?
+                }
+            };
+            Ok((target, how))
+        })
+    }
+
+    /// The one path every label move takes: under the lock, settle the
+    /// label, check `expect` against the value read under that lock
+    /// (compare-and-swap), pick the target (`target` runs while the lock is
+    /// held, so it reads current values), then write, undoing on error.
+    fn guarded_move<'m>(
+        &self,
+        name: &PromptName,
+        label: &Label,
+        expect: Option<&str>,
+        sig: &Signature,
+        target: impl FnOnce(&Store) -> Result<(VersionId, Move<'m>)>,
+    ) -> Result<Moved> {
+        let expect = expect.map(|e| Rev::parse_in(name, e)).transpose()?;
         let _lock = self.write_lock()?;
         self.settle(name, label)?;
-        if self.label(name, label)?.is_none() {
-            self.require_prompt(name)?;
-            return Err(self.unknown_label(name, label)?);
-        }
-        self.check_expect(name, label, expect_rev.as_ref())?;
-        let (target, undo) = match &to_rev {
-            Some(rev) => (self.resolve(rev)?, false),
-            None => (self.undo_target(name, label)?, true),
-        };
+        // First: if the label moved since the caller looked, nothing else
+        // about this move matters.
+        self.check_expect(name, label, expect.as_ref())?;
+        let (to, how) = target(self)?;
         let mut guard = UndoGuard::default();
-        let moved = self.move_label(
-            name,
-            label,
-            &target,
-            Action::Rollback,
-            message,
-            None,
-            undo,
-            sig,
-            &mut guard,
-        )?;
+        let moved = self.move_label(name, label, &to, how, sig, &mut guard)?;
         guard.commit();
         Ok(moved)
     }
@@ -267,10 +256,7 @@ impl Store {
         name: &PromptName,
         label: &Label,
         to: &VersionId,
-        action: Action,
-        message: &str,
-        source: Option<String>,
-        undo: bool,
+        how: Move<'_>,
         sig: &Signature,
         guard: &mut UndoGuard,
     ) -> Result<Moved> {
@@ -282,16 +268,16 @@ impl Store {
         if changed {
             let record = Record {
                 time: sig.time,
-                action,
+                action: how.action,
                 prompt: name.to_string(),
                 label: Some(label.to_string()),
                 from: from.clone(),
                 to: to.clone(),
                 author: sig.author.clone(),
-                message: message.to_string(),
-                source,
+                message: how.message.to_string(),
+                source: how.source,
                 file: None,
-                undo,
+                undo: how.undo,
             };
             let log = self.label_log_path(name, label);
             guard.appending(&log)?;
@@ -335,6 +321,28 @@ pub struct Moved {
     pub to: VersionId,
     /// False when the label already pointed there (nothing was written).
     pub changed: bool,
+}
+
+/// How a label moves: what the record will say besides from and to.
+#[derive(Debug)]
+struct Move<'a> {
+    action: Action,
+    message: &'a str,
+    /// `promote`: the revision promoted from.
+    source: Option<String>,
+    /// `rollback` without `--to`.
+    undo: bool,
+}
+
+impl<'a> Move<'a> {
+    fn new(action: Action, message: &'a str) -> Move<'a> {
+        Move {
+            action,
+            message,
+            source: None,
+            undo: false,
+        }
+    }
 }
 
 fn refuse_protected(config: &Config, labels: &[Label]) -> Result<()> {

@@ -719,6 +719,27 @@ fn promote_to_a_label_already_there_writes_nothing() {
 }
 
 #[test]
+fn label_with_expect_is_a_compare_and_swap() {
+    let env = TestEnv::init();
+    let a = env.add("p", "A\n", &["--label", "qa"]);
+    let b = env.add("p", "B\n", &[]);
+    let before = env.snapshot();
+    // Someone expects qa to still be at B: it is not, so nothing moves.
+    let run = env.run(&["label", "p", "qa", &a, "--expect", &b]).fails(3);
+    assert!(
+        run.stderr.starts_with("error: p@qa has moved: expected "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.snapshot(), before);
+    // The right expectation moves it; the record says so.
+    env.run(&["label", "p", "qa", &b, "--expect", &a[..8]]).ok();
+    assert_eq!(ref_value(&env, "p", "qa"), b);
+    // Expecting a label that does not exist yet fails too (found nothing).
+    env.run(&["label", "p", "new", &a, "--expect", &a]).fails(3);
+}
+
+#[test]
 fn promote_with_expect_checks_the_current_value() {
     let env = TestEnv::init();
     let a = env.add("p", "A\n", &["--label", "staging"]);

@@ -379,8 +379,9 @@ impl Model {
                 let (name, label) = (NAMES[*name], LABELS[*to]);
                 self.parse(from)?;
                 expect.as_ref().map_or(Ok(()), |e| self.parse(e))?;
-                let id = self.resolve(name, from)?;
+                // --expect is checked first: if the label moved, nothing else matters.
                 self.check_expect(name, label, expect)?;
+                let id = self.resolve(name, from)?;
                 Ok(self.moved(time, name, label, id, Action::Promote, false))
             }
             Op::Rollback {
@@ -392,11 +393,11 @@ impl Model {
                 let (name, label) = (NAMES[*name], LABELS[*label]);
                 to.as_ref().map_or(Ok(()), |t| self.parse(t))?;
                 expect.as_ref().map_or(Ok(()), |e| self.parse(e))?;
+                self.check_expect(name, label, expect)?;
                 if self.value(name, label).is_none() {
                     self.prompt(name)?;
                     return err("UnknownLabel");
                 }
-                self.check_expect(name, label, expect)?;
                 let (id, undo) = match to {
                     Some(t) => (self.resolve(name, t)?, false),
                     None => (self.undo_target(name, label)?, true),
@@ -476,7 +477,7 @@ fn run(store: &Store, op: &Op, sig: &Signature) -> Outcome {
             label: l,
             target,
         } => store
-            .set_label(&name(*n), &label(*l), &text(target, *n), "m", sig)
+            .set_label(&name(*n), &label(*l), &text(target, *n), None, "m", sig)
             .map(moved),
         Op::Promote {
             name: n,

@@ -21,6 +21,9 @@ pub struct Args {
     /// Why.
     #[arg(short, long, default_value = "")]
     message: String,
+    /// Fail (exit 3) unless LABEL currently points at this version.
+    #[arg(long, value_name = "VERSION")]
+    expect: Option<String>,
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<u8> {
@@ -31,6 +34,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         &name,
         &label,
         &args.version,
+        args.expect.as_deref(),
         &args.message,
         &ctx.signature(&store),
     )?;
