@@ -32,6 +32,7 @@ pub mod changelog;
 pub mod config;
 pub mod diff;
 mod error;
+pub mod export;
 pub mod failpoint;
 pub mod fsck;
 mod fsutil;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
 use promptrel::Error;
+use promptrel::export::ExportError;
 
 use super::ColorWhen;
 
@@ -86,7 +87,13 @@ pub fn report(err: &anyhow::Error, color: ColorWhen) -> ExitCode {
     let mut stderr = stderr(color);
     let e = style::ERROR;
     let _ = writeln!(stderr, "{e}error:{e:#} {}", message(err));
-    for hint in lib.map(hints).unwrap_or_default() {
+    let export = err.chain().find_map(|e| e.downcast_ref::<ExportError>());
+    let hints = match (lib, export) {
+        (Some(lib), _) => hints(lib),
+        (None, Some(export)) => export_hints(export),
+        (None, None) => Vec::new(),
+    };
+    for hint in hints {
         let h = style::HINT;
         let _ = writeln!(stderr, "{h}hint:{h:#} {hint}");
     }
@@ -158,6 +165,26 @@ fn hints(err: &Error) -> Vec<String> {
                 .into(),
         ],
         Error::UnsupportedFormat { .. } => vec!["upgrade promptrel to read this store".into()],
+        _ => Vec::new(),
+    }
+}
+
+/// What the user can do next about an export folder.
+fn export_hints(err: &ExportError) -> Vec<String> {
+    match err {
+        ExportError::NotEmpty { .. } => {
+            vec!["choose an empty or new folder, or pass --force to write into this one".into()]
+        }
+        ExportError::PathConflict { .. } => vec![
+            "`promptrel export --json` writes one document instead, where any names can coexist"
+                .into(),
+        ],
+        ExportError::NoManifest { .. } => {
+            vec!["`promptrel export --label LABEL DIR` writes a folder with a manifest".into()]
+        }
+        ExportError::UnsupportedFormat { .. } => {
+            vec!["upgrade promptrel to verify this export".into()]
+        }
         _ => Vec::new(),
     }
 }

@@ -1551,17 +1551,21 @@ rollback, diffs — local and git-native.
 Usage: promptrel [OPTIONS] <COMMAND>
 
 Commands:
-  init      Create a store (.promptrel/) in the current folder
-  add       Store a new version of a prompt and print its id
-  show      Write a version's exact bytes to standard output
-  label     Point a label at a version
-  promote   Point label TO at what FROM points to, and record who, when and why
-  rollback  Move a label back to where it was before its last change
-  diff      Show what changed between two versions, as a unified diff
-  log       Show the changelog, newest first: every version added and every label move
-  fsck      Check the whole store: every object re-hashed, every ref and changelog record
-  list      List every prompt with its labels and the versions they point to
-  help      Print this message or the help of the given subcommand(s)
+  init           Create a store (.promptrel/) in the current folder
+  add            Store a new version of a prompt and print its id
+  show           Write a version's exact bytes to standard output
+  label          Point a label at a version
+  promote        Point label TO at what FROM points to, and record who, when and why
+  rollback       Move a label back to where it was before its last change
+  diff           Show what changed between two versions, as a unified diff
+  log            Show the changelog, newest first: every version added and every label move
+  fsck           Check the whole store: every object re-hashed, every ref and changelog record
+  list           List every prompt with its labels and the versions they point to
+  export         Write one label of every prompt as plain files, for a deploy
+  verify-export  Check a folder written by `promptrel export` against its manifest
+  completions    Print a shell completion script to standard output
+  man            Write the manual pages (roff), or print promptrel.1 to standard output
+  help           Print this message or the help of the given subcommand(s)
 
 Options:
   -C <DIR>
@@ -1599,7 +1603,7 @@ Environment:
 
 Exit codes:
   0  ok
-  1  differences found (diff --exit-code) or problems found (fsck)
+  1  differences found (diff --exit-code) or problems found (fsck, verify-export)
   2  error: bad usage or input, not found, I/O
   3  the label moved since you read it (--expect)
   4  the store is locked by another writer

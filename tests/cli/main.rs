@@ -4,8 +4,11 @@ mod support;
 
 mod bad_input;
 mod commands;
+mod completions;
 mod crash;
 mod diff;
+mod export;
 mod fsck;
 mod model;
+mod python_reader;
 mod story;

@@ -2,15 +2,19 @@
 //! text) and one `run` function that parses, calls the library, and prints.
 
 mod add;
+mod completions;
 mod diff;
+mod export;
 mod fsck;
 mod init;
 mod label;
 mod list;
 mod log;
+mod man;
 mod promote;
 mod rollback;
 mod show;
+mod verify_export;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -29,6 +33,10 @@ pub enum Command {
     Log(log::Args),
     Fsck(fsck::Args),
     List(list::Args),
+    Export(export::Args),
+    VerifyExport(verify_export::Args),
+    Completions(completions::Args),
+    Man(man::Args),
 }
 
 /// Run a command; the `u8` is the exit code on success paths.
@@ -44,6 +52,10 @@ pub fn run(command: Command, ctx: &Context) -> Result<u8> {
         Command::Log(args) => log::run(args, ctx),
         Command::Fsck(args) => fsck::run(args, ctx),
         Command::List(args) => list::run(args, ctx),
+        Command::Export(args) => export::run(args, ctx),
+        Command::VerifyExport(args) => verify_export::run(args, ctx),
+        Command::Completions(args) => completions::run(args, ctx),
+        Command::Man(args) => man::run(args, ctx),
     }
 }
 

@@ -1,0 +1,186 @@
+//! `examples/python/resolve.py`, the reader of FORMAT.md §9, against stores
+//! written by the binary. Skipped (with a note) without python3 and blake3.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{Run, TestEnv, finish};
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python/resolve.py")
+}
+
+/// Whether `python3` with the `blake3` module can run; prints why not.
+fn python_ready() -> bool {
+    match Command::new("python3")
+        .args(["-c", "import blake3"])
+        .output()
+    {
+        Ok(out) if out.status.success() => true,
+        Ok(_) => {
+            eprintln!(
+                "note: the python3 `blake3` module is missing (pip install blake3); skipping"
+            );
+            false
+        }
+        Err(_) => {
+            eprintln!("note: python3 is not installed; skipping");
+            false
+        }
+    }
+}
+
+fn resolve(env: &TestEnv, rev: &str) -> Run {
+    finish(
+        Command::new("python3")
+            .arg(script())
+            .arg(rev)
+            .arg(env.store())
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn python_reader_matches_format_md() {
+    // Everything from `import re` to the `__main__` block is FORMAT.md §9's code.
+    let format =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("FORMAT.md")).unwrap();
+    let section = &format[format.find("## 9. A complete reader in Python").unwrap()..];
+    let code = &section[section.find("```python\n").unwrap() + 10..];
+    let code = &code[..code.find("```").unwrap()];
+    let example = std::fs::read_to_string(script()).unwrap();
+    let body = |text: &str| -> String {
+        let start = text.find("import re\n").unwrap();
+        let end = text.find("if __name__ == \"__main__\":").unwrap();
+        text[start..end].to_string()
+    };
+    assert_eq!(
+        body(&example),
+        body(code),
+        "resolve.py and FORMAT.md §9 differ"
+    );
+}
+
+#[test]
+fn python_reader_resolves_labels_byte_for_byte() {
+    if !python_ready() {
+        return;
+    }
+    let env = TestEnv::init();
+    env.add("checkout-bot", "Be brief.\n", &["--label", "staging"]);
+    let binary: &[u8] = b"\xff\xfe\x00 not utf-8 \x80\r\n";
+    let file = env.write("refund.bin", binary);
+    env.run(&["add", "support/refund-bot", &file, "--label", "staging"])
+        .ok();
+    env.run(&[
+        "promote",
+        "support/refund-bot",
+        "staging",
+        "prod",
+        "-m",
+        "ship",
+    ])
+    .ok();
+
+    for rev in ["checkout-bot@staging", "support/refund-bot@prod"] {
+        let py = resolve(&env, rev);
+        assert_eq!(py.code, 0, "{rev}: {py:?}");
+        assert_eq!(py.stderr, "");
+        let cli = env.run(&["show", rev]).ok();
+        assert_eq!(py.stdout_bytes, cli.stdout_bytes, "{rev}");
+    }
+    assert_eq!(
+        resolve(&env, "support/refund-bot@prod").stdout_bytes,
+        binary
+    );
+
+    // The default store path is ./.promptrel.
+    let out = Command::new("python3")
+        .arg(script())
+        .arg("checkout-bot@staging")
+        .current_dir(&env.root)
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"Be brief.\n");
+}
+
+#[test]
+fn python_reader_refuses_what_promptrel_refuses() {
+    if !python_ready() {
+        return;
+    }
+    let env = TestEnv::init();
+    let id = env.add(
+        "support/refund-bot",
+        "Refund politely.\n",
+        &["--label", "staging"],
+    );
+    let fails = |rev: &str, message: &str| {
+        let run = resolve(&env, rev);
+        assert_ne!(run.code, 0, "{rev}: {run:?}");
+        assert!(run.stdout.is_empty(), "{rev}: {run:?}");
+        assert!(
+            run.stderr.starts_with("error: ") && run.stderr.contains(message),
+            "{rev}: expected {message:?} in {:?}",
+            run.stderr
+        );
+    };
+    fails(
+        "support/refund-bot@prod",
+        "support/refund-bot has no label prod",
+    );
+    fails("../etc@prod", "invalid name or label");
+    fails("support/refund-bot", "invalid name or label");
+
+    // A flipped byte in the object.
+    let object = env.store().join("objects").join(&id[..2]).join(&id[2..]);
+    let good = std::fs::read(&object).unwrap();
+    let mut bad = good.clone();
+    bad[0] ^= 1;
+    std::fs::write(&object, &bad).unwrap();
+    fails(
+        "support/refund-bot@staging",
+        &format!("object {} does not match its id", &id[..12]),
+    );
+    std::fs::write(&object, &good).unwrap();
+    assert_eq!(resolve(&env, "support/refund-bot@staging").code, 0);
+
+    // A ref with merge-conflict markers.
+    let reference = env.store().join("refs/support/refund-bot/@staging");
+    let ref_bytes = std::fs::read(&reference).unwrap();
+    std::fs::write(
+        &reference,
+        format!("<<<<<<< HEAD\n{id}\n=======\n{id}\n>>>>>>> b\n"),
+    )
+    .unwrap();
+    fails("support/refund-bot@staging", "does not hold one version id");
+    std::fs::write(&reference, &ref_bytes).unwrap();
+
+    // A symlinked ref.
+    #[cfg(unix)]
+    {
+        let elsewhere = env.outside().join("ref");
+        std::fs::write(&elsewhere, &ref_bytes).unwrap();
+        std::fs::remove_file(&reference).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &reference).unwrap();
+        fails("support/refund-bot@staging", "not a symbolic link");
+        std::fs::remove_file(&reference).unwrap();
+        std::fs::write(&reference, &ref_bytes).unwrap();
+    }
+
+    // An unknown store format.
+    let config = env.store().join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("format: 1", "format: 2")).unwrap();
+    fails(
+        "support/refund-bot@staging",
+        "not a promptrel store of format 1",
+    );
+
+    // No arguments: a usage message, not a traceback.
+    let out = Command::new("python3").arg(script()).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("usage: "), "{stderr}");
+}
