@@ -225,8 +225,9 @@ impl Checker<'_> {
                 false,
             );
         }
-        let known: std::collections::HashSet<VersionId> =
-            adds.iter().map(|r| r.to.clone()).collect();
+        // Without a readable versions log, "is this a version of NAME?" has no answer.
+        let known: Option<std::collections::HashSet<VersionId>> =
+            adds.map(|adds| adds.iter().map(|r| r.to.clone()).collect());
         // A label may have a ref, a log, or (when damaged) only one of them.
         let mut labels: Vec<Label> = refs::labels_in(&self.store.prompt_path("refs", name))?;
         for label in refs::labels_in(&self.store.prompt_path("logs", name))? {
@@ -236,9 +237,13 @@ impl Checker<'_> {
         }
         for label in labels {
             let log = self.store.label_log_path(name, &label);
-            let records = self.log_file(&log, name, Some(&label))?;
+            let Some(records) = self.log_file(&log, name, Some(&label))? else {
+                // The damage is reported; only the ref itself can still be checked.
+                self.label_ref(name, &label, None, false)?;
+                continue;
+            };
             for r in &records {
-                if !known.contains(&r.to) {
+                if known.as_ref().is_some_and(|k| !k.contains(&r.to)) {
                     self.problem(
                         &log,
                         "unknown-version",
@@ -250,18 +255,19 @@ impl Checker<'_> {
                     );
                 }
             }
-            self.label_ref(name, &label, records.last())?;
+            self.label_ref(name, &label, records.last(), true)?;
         }
         Ok(())
     }
 
-    /// Check one log file; returns its good records.
+    /// Check one log file; returns its records, or `None` when it is damaged
+    /// (reported here, so checks that need its records are skipped).
     fn log_file(
         &mut self,
         path: &Path,
         name: &PromptName,
         label: Option<&Label>,
-    ) -> Result<Vec<Record>> {
+    ) -> Result<Option<Vec<Record>>> {
         if let Some(len) = changelog::torn_tail(path)? {
             if self.repair {
                 fsutil::truncate_durable(path, len)?;
@@ -277,7 +283,7 @@ impl Checker<'_> {
             Ok(records) => records,
             Err(Error::Corrupt { detail, .. }) => {
                 self.problem(path, "damaged-record", detail, false);
-                return Ok(Vec::new());
+                return Ok(None);
             }
             Err(e) => return Err(e),
         };
@@ -297,7 +303,8 @@ impl Checker<'_> {
                     path,
                     "misplaced-record",
                     format!(
-                        "line {line}: a {} record for {}{} does not belong in this file",
+                        "line {line}: {} {} record for {}{} does not belong in this file",
+                        if r.action == Action::Add { "an" } else { "a" },
                         r.action.as_str(),
                         r.prompt,
                         r.label
@@ -325,10 +332,18 @@ impl Checker<'_> {
             }
             previous = Some(&r.to);
         }
-        Ok(records)
+        Ok(Some(records))
     }
 
-    fn label_ref(&mut self, name: &PromptName, label: &Label, last: Option<&Record>) -> Result<()> {
+    /// Check a label's ref, and (when its log could be read) that it agrees
+    /// with the log's last record.
+    fn label_ref(
+        &mut self,
+        name: &PromptName,
+        label: &Label,
+        last: Option<&Record>,
+        log_readable: bool,
+    ) -> Result<()> {
         let path = self.store.ref_path(name, label);
         let current = match refs::read(&path) {
             Ok(current) => current,
@@ -354,6 +369,9 @@ impl Checker<'_> {
                 ),
                 false,
             );
+        }
+        if !log_readable {
+            return Ok(());
         }
         match (last, &current) {
             (None, Some(_)) => self.problem(&path, "unlogged-label", format!("{name}@{label} has no changelog; it was not set by promptrel"), false),

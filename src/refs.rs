@@ -42,8 +42,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<VersionId> {
     if text.contains("<<<<<<<") {
         return Err(Error::corrupt(
             path,
-            "this label has an unresolved git merge conflict; keep one of the two ids, \
-             or run `promptrel fsck` to see both moves",
+            "this label has an unresolved git merge conflict: keep one of the two ids \
+             (the label's log, `promptrel log NAME --label LABEL`, shows both moves)",
         ));
     }
     VersionId::parse(text.trim_end_matches(['\n', '\r']))

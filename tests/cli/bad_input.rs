@@ -674,7 +674,7 @@ hint: `promptrel fsck` checks the whole store; restore a damaged file from git (
 "#]])
             .stdin(b"a third version\n"),
         case("ref with git conflict markers", conflicted_ref, &["show", "checkout-bot@staging"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: this label has an unresolved git merge conflict; keep one of the two ids, or run `promptrel fsck` to see both moves
+error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: this label has an unresolved git merge conflict: keep one of the two ids (the label's log, `promptrel log NAME --label LABEL`, shows both moves)
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),

@@ -242,8 +242,7 @@ checked 4 objects, 3 refs, 8 records: 1 problem
             edit_line(&path(env, "logs/checkout-bot/@staging"), 2, |_| Some("garbage".into()));
         }, str![[r#"
 problem: .promptrel/logs/checkout-bot/@staging: line 2: damaged record: expected value at column 1 [damaged-record]
-problem: .promptrel/refs/checkout-bot/@staging: checkout-bot@staging has no changelog; it was not set by promptrel [unlogged-label]
-checked 4 objects, 3 refs, 6 records: 2 problems
+checked 4 objects, 3 refs, 6 records: 1 problem
 
 "#]]),
         damage("misplaced-record", "logs/checkout-bot/+versions", |env| {
@@ -251,7 +250,7 @@ checked 4 objects, 3 refs, 6 records: 2 problems
                 Some(l.replace(r#""prompt":"checkout-bot""#, r#""prompt":"support""#))
             });
         }, str![[r#"
-problem: .promptrel/logs/checkout-bot/+versions: line 1: a add record for support does not belong in this file [misplaced-record]
+problem: .promptrel/logs/checkout-bot/+versions: line 1: an add record for support does not belong in this file [misplaced-record]
 checked 4 objects, 3 refs, 8 records: 1 problem
 
 "#]]),
@@ -424,7 +423,7 @@ problem: .promptrel/logs/checkout-bot/.tmp-Zz9Yy8: left by an interrupted write;
 problem: .promptrel/logs/support/refund-bot/@staging: the last record was cut off by a crash (not written) [torn-record]
 problem: .promptrel/objects/b8/2ac6c739f5444c4b26513580c57f6e1dbe54f2f9716a3681b9c394a217349d: object b82ac6c739f5 does not match its content (hashes to 86421a46997e); refusing to serve it [corrupt-object]
 problem: .promptrel/refs/checkout-bot/@prod: checkout-bot@prod is one move behind its changelog (interrupted write); the move to afab22d28124 completes it [ref-behind-log]
-problem: .promptrel/refs/checkout-bot/@staging: this label has an unresolved git merge conflict; keep one of the two ids, or run `promptrel fsck` to see both moves [bad-ref]
+problem: .promptrel/refs/checkout-bot/@staging: this label has an unresolved git merge conflict: keep one of the two ids (the label's log, `promptrel log NAME --label LABEL`, shows both moves) [bad-ref]
 checked 4 objects, 3 refs, 9 records: 5 problems
 
 "#]]
@@ -441,7 +440,7 @@ repaired: .promptrel/logs/checkout-bot/.tmp-Zz9Yy8: left by an interrupted write
 repaired: .promptrel/logs/support/refund-bot/@staging: the last record was cut off by a crash (not written) [torn-record]
 problem: .promptrel/objects/b8/2ac6c739f5444c4b26513580c57f6e1dbe54f2f9716a3681b9c394a217349d: object b82ac6c739f5 does not match its content (hashes to 86421a46997e); refusing to serve it [corrupt-object]
 repaired: .promptrel/refs/checkout-bot/@prod: checkout-bot@prod is one move behind its changelog (interrupted write); the move to afab22d28124 completes it [ref-behind-log]
-problem: .promptrel/refs/checkout-bot/@staging: this label has an unresolved git merge conflict; keep one of the two ids, or run `promptrel fsck` to see both moves [bad-ref]
+problem: .promptrel/refs/checkout-bot/@staging: this label has an unresolved git merge conflict: keep one of the two ids (the label's log, `promptrel log NAME --label LABEL`, shows both moves) [bad-ref]
 checked 4 objects, 3 refs, 9 records: 2 problems
 
 "#]]
