@@ -125,7 +125,7 @@ fn create_demo_store(workdir: &Path) -> promptrel::Result<Store> {
         &name,
         "staging",
         &Label::new("prod")?,
-        None,
+        Default::default(),
         "first release",
         &sig,
     )?;

@@ -142,9 +142,16 @@ fn complete_len(file: &mut File, len: u64) -> std::io::Result<u64> {
 }
 
 /// Reads a log's complete records from the newest to the oldest.
+///
+/// No file stays open between reads: `log` merges every log file of the
+/// store at once, and a store of 10 000 prompts has 30 000 of them, far more
+/// than a process may hold open. The newest chunk is read on `open`; older
+/// chunks reopen the file (logs are append-only, so the bytes before `pos`
+/// never change).
 pub struct Reverse {
     path: PathBuf,
-    file: Option<File>,
+    /// The file existed when opened.
+    exists: bool,
     /// File offset where `buf` starts; everything before it is unread.
     pos: u64,
     /// Unreturned complete lines, each with its `\n`.
@@ -158,7 +165,7 @@ impl Reverse {
     pub fn open(path: &Path) -> Result<Reverse> {
         let mut reverse = Reverse {
             path: path.to_path_buf(),
-            file: None,
+            exists: false,
             pos: 0,
             buf: Vec::new(),
         };
@@ -169,15 +176,21 @@ impl Reverse {
         };
         let len = file.metadata().map_err(Error::io("reading", path))?.len();
         reverse.pos = complete_len(&mut file, len).map_err(Error::io("reading", path))?;
-        reverse.file = Some(file);
+        reverse.exists = true;
+        reverse.fill_from(&mut file)?;
         Ok(reverse)
     }
 
     /// Read the chunk before `pos` into the front of `buf`.
     fn fill(&mut self) -> Result<bool> {
-        let Some(file) = self.file.as_mut() else {
+        if !self.exists || self.pos == 0 {
             return Ok(false);
-        };
+        }
+        let mut file = File::open(&self.path).map_err(Error::io("opening", &self.path))?;
+        self.fill_from(&mut file)
+    }
+
+    fn fill_from(&mut self, file: &mut File) -> Result<bool> {
         if self.pos == 0 {
             return Ok(false);
         }

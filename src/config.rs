@@ -60,6 +60,11 @@ impl Config {
 
     /// Parse and check config bytes; `path` only names the file in errors.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Config> {
+        // Every command opens the store, `show` included: the text `init`
+        // writes is recognised without a YAML parser (a tenth of the cost).
+        if let Some(config) = Config::parse_as_written(bytes) {
+            return Ok(config);
+        }
         let config: Config = serde_yaml::from_slice(bytes).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -72,6 +77,40 @@ impl Config {
             });
         }
         Ok(config)
+    }
+
+    /// The config when `bytes` are exactly what [`Config::to_yaml`] writes
+    /// for format 1 and labels that YAML reads as plain strings; `None` for
+    /// anything else, which the YAML parser then decides (same result).
+    fn parse_as_written(bytes: &[u8]) -> Option<Config> {
+        let template = Config {
+            format: FORMAT_VERSION,
+            protected_labels: vec!["\u{0}".into()],
+        }
+        .to_yaml();
+        let (head, tail) = template.split_once('\u{0}')?;
+        let text = std::str::from_utf8(bytes).ok()?;
+        let list = text.strip_prefix(head)?.strip_suffix(tail)?;
+        let labels: Vec<String> = match list {
+            "" => Vec::new(),
+            list => list.split(", ").map(str::to_string).collect(),
+        };
+        // A label YAML would read as something other than that string (a
+        // boolean, null, a number) goes to the parser, which refuses it.
+        let plain = |l: &str| {
+            l.starts_with(|c: char| c.is_ascii_lowercase())
+                && l.bytes()
+                    .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
+                && !l.ends_with('.')
+                && !matches!(
+                    l,
+                    "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+                )
+        };
+        labels.iter().all(|l| plain(l)).then_some(Config {
+            format: FORMAT_VERSION,
+            protected_labels: labels,
+        })
     }
 
     /// Whether `label` is protected.
@@ -90,6 +129,47 @@ mod tests {
         let path = dir.path().join("config.yaml");
         std::fs::write(&path, Config::default().to_yaml()).unwrap();
         assert_eq!(Config::load(&path).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn configs_as_written_read_the_same_without_the_yaml_parser() {
+        let path = Path::new("config.yaml");
+        for labels in [
+            vec![],
+            vec!["prod"],
+            vec!["prod", "staging", "canary-2", "v1.2_x"],
+            vec!["true"],
+            vec!["no", "null"],
+            vec!["1"],
+            vec!["1e3"],
+            vec!["prod", "0x1f"],
+            vec!["a b"],
+            vec!["prod,staging"],
+        ] {
+            let config = Config {
+                format: FORMAT_VERSION,
+                protected_labels: labels.iter().map(|l| l.to_string()).collect(),
+            };
+            let text = config.to_yaml();
+            let yaml = serde_yaml::from_slice::<Config>(text.as_bytes()).map_err(|e| e.to_string());
+            // `None`: decided by the parser, as before.
+            if let Some(fast) = Config::parse_as_written(text.as_bytes()) {
+                assert_eq!(Ok(fast), yaml, "{labels:?}");
+            }
+            assert_eq!(
+                Config::parse(text.as_bytes(), path)
+                    .map_err(|e| e.to_string())
+                    .ok(),
+                yaml.ok().filter(|c| c.format == FORMAT_VERSION),
+                "{labels:?}"
+            );
+        }
+        assert!(Config::parse_as_written(Config::default().to_yaml().as_bytes()).is_some());
+        for other in ["format: 1\n", "format: 1\nprotected_labels: [prod]\n"] {
+            assert!(Config::parse_as_written(other.as_bytes()).is_none());
+        }
+        let crlf = Config::default().to_yaml().replace('\n', "\r\n");
+        assert!(Config::parse_as_written(crlf.as_bytes()).is_none());
     }
 
     #[test]

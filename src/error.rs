@@ -151,6 +151,63 @@ pub enum Error {
         /// What the label holds now.
         found: Option<VersionId>,
     },
+    /// A prompt's front matter is not valid YAML, or a key has the wrong shape.
+    #[error("invalid front matter at line {line}, column {column}: {message}")]
+    FrontMatter {
+        /// Line of the file (1-based).
+        line: usize,
+        /// Column (1-based, in characters).
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// A prompt's body is not a valid template, or rendering it failed.
+    #[error("template error{}: {message}", match (line, column) {
+        (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
+        (Some(l), None) => format!(" at line {l}"),
+        _ => String::new(),
+    })]
+    Template {
+        /// Line of the file, when known.
+        line: Option<usize>,
+        /// Column, when known.
+        column: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// Rendering needs variables that were not given.
+    #[error("missing variables: {}", missing.join(", "))]
+    MissingVariables {
+        /// Every missing variable, sorted.
+        missing: Vec<String>,
+    },
+    /// Strict rendering was given variables the version neither declares nor uses.
+    #[error("unknown variables: {} (the version knows {})", unknown.join(", "), if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownVariables {
+        /// The unknown variables, sorted.
+        unknown: Vec<String>,
+        /// The variables the version knows.
+        known: Vec<String>,
+    },
+    /// A promotion would make TO need variables its current version did not.
+    #[error(
+        "promoting {} to {name}@{label} would require new variables: {} (its current version {} does not)",
+        to.short(),
+        vars.join(", "),
+        from.short()
+    )]
+    NewVariables {
+        /// The prompt name.
+        name: String,
+        /// The label being moved.
+        label: String,
+        /// The version leaving the label.
+        from: VersionId,
+        /// The version arriving.
+        to: VersionId,
+        /// The newly required variables.
+        vars: Vec<String>,
+    },
     /// Another process holds the store lock for too long.
     #[error("the store is locked by another promptrel process ({} held for more than {waited_ms} ms)", path.display())]
     Locked {
@@ -158,6 +215,19 @@ pub enum Error {
         path: PathBuf,
         /// How long we waited.
         waited_ms: u64,
+    },
+    /// `add --dir`: some files cannot become prompts; nothing was written.
+    #[error(
+        "cannot import {}: {} of its files cannot become prompts, so nothing was imported:\n  {}",
+        dir.display(),
+        problems.len(),
+        problems.join("\n  ")
+    )]
+    ImportRefused {
+        /// The folder given.
+        dir: PathBuf,
+        /// One line per file: its path relative to `dir` and what is wrong.
+        problems: Vec<String>,
     },
     /// Stored bytes do not match their hash, or a record is damaged.
     #[error("integrity error in {}: {detail}", path.display())]

@@ -58,6 +58,9 @@ struct Checker<'a> {
     store: &'a Store,
     repair: bool,
     report: Report,
+    /// Object files found by the walk, so that each record's `to` is a set
+    /// lookup rather than one `stat` per record (300 000 for 100 000 moves).
+    found: std::collections::HashSet<VersionId>,
 }
 
 impl Store {
@@ -68,6 +71,7 @@ impl Store {
             store: self,
             repair,
             report: Report::default(),
+            found: std::collections::HashSet::new(),
         };
         checker.objects()?;
         checker.logs_and_refs()?;
@@ -143,6 +147,7 @@ impl Checker<'_> {
             }
         }
         self.report.objects = files.len();
+        self.found = files.iter().map(|(id, _)| id.clone()).collect();
         for (path, message) in hash_all(files) {
             self.problem(&path, "corrupt-object", message, false);
         }
@@ -315,7 +320,7 @@ impl Checker<'_> {
                     false,
                 );
             }
-            if !self.store.objects().contains(&r.to) {
+            if !self.found.contains(&r.to) && !self.store.objects().contains(&r.to) {
                 self.problem(
                     path,
                     "missing-object",

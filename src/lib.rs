@@ -14,7 +14,7 @@
 //! # let sig = Signature { author: "Ada".into(), time: jiff::Timestamp::UNIX_EPOCH };
 //! # let name = PromptName::new("checkout-bot")?;
 //! # store.add(&name, b"Be brief.\n", "first", &[Label::new("staging")?], None, &sig)?;
-//! # store.promote(&name, "staging", &Label::new("prod")?, None, "ship it", &sig)?;
+//! # store.promote(&name, "staging", &Label::new("prod")?, Default::default(), "ship it", &sig)?;
 //! let store = Store::discover(tmp.path())?;
 //! let id = store.resolve(&Rev::parse("checkout-bot@prod")?)?;
 //! let prompt = store.read(&id)?; // verified against its hash
@@ -38,13 +38,16 @@ pub mod fsck;
 mod fsutil;
 mod history;
 mod id;
+pub mod import;
 mod lock;
+pub mod meta;
 mod name;
 pub mod objects;
 mod refs;
 mod resolve;
 mod rev;
 mod store;
+pub mod template;
 mod update;
 
 pub use changelog::{Action, Record};
@@ -52,7 +55,8 @@ pub use config::{Config, FORMAT_VERSION};
 pub use error::{Error, Result};
 pub use history::{LogFilter, LogIter};
 pub use id::{MIN_PREFIX, SHORT_LEN, VersionId};
+pub use import::{ImportFile, ImportPlan, Imported};
 pub use name::{Label, PromptName};
 pub use rev::{Rev, Spec};
 pub use store::{DIR_NAME, PromptInfo, Signature, Store};
-pub use update::{Added, Moved};
+pub use update::{Added, Moved, PromoteOptions};

@@ -23,6 +23,7 @@ use crate::name::{Label, PromptName};
 use crate::refs;
 use crate::rev::{Rev, Spec};
 use crate::store::{Signature, Store};
+use crate::template::{self, VarChanges};
 
 impl Store {
     /// Store `bytes` as a version of `name`, then point `labels` at it.
@@ -107,21 +108,30 @@ impl Store {
     }
 
     /// Point `to` at what `from` (a revision within NAME, usually a label)
-    /// points to. With `expect`, fail with [`Error::ExpectMismatch`] unless
-    /// `to` still points at that version.
+    /// points to. With `options.expect`, fail with [`Error::ExpectMismatch`]
+    /// unless `to` still points at that version.
+    ///
+    /// The variable guard: when `to` already points at another version and
+    /// both versions parse ([`template::compare`]), fail with
+    /// [`Error::NewVariables`] if the arriving version requires a variable
+    /// (used by its body, without a default, not optional) that the leaving
+    /// one did not, unless `options.allow_new_vars`. The returned [`Moved`]
+    /// lists the variables the leaving version knew and the arriving one does
+    /// not, for a warning. The check runs under the lock, on the values moved.
     pub fn promote(
         &self,
         name: &PromptName,
         from: &str,
         to: &Label,
-        expect: Option<&str>,
+        options: PromoteOptions<'_>,
         message: &str,
         sig: &Signature,
     ) -> Result<Moved> {
         let from = Rev::parse_in(name, from)?;
         let mut how = Move::new(Action::Promote, message);
         how.source = Some(from.spec_text());
-        self.guarded_move(name, to, expect, sig, |store| {
+        let mut vars = VarChanges::default();
+        let mut moved = self.guarded_move(name, to, options.expect, sig, |store| {
             // Promote what the source label really holds, even if a crashed
             // writer left its ref one move behind its log.
             if let Spec::LabelOrPrefix(text) = &from.spec
@@ -130,8 +140,30 @@ impl Store {
             {
                 store.settle(name, &source)?;
             }
-            Ok((store.resolve(&from)?, how))
-        })
+            let target = store.resolve(&from)?;
+            if let Some(current) = store.label(name, to)?
+                && current != target
+                // A damaged version is not compared: the move reports a
+                // damaged target, and a damaged current one may be left.
+                && let (Ok(leaving), Ok(arriving)) = (store.read(&current), store.read(&target))
+                && let Some(changes) = template::compare(&leaving, &arriving)
+            {
+                if !changes.new_required.is_empty() && !options.allow_new_vars {
+                    return Err(Error::NewVariables {
+                        name: name.to_string(),
+                        label: to.to_string(),
+                        from: current,
+                        to: target,
+                        vars: changes.new_required,
+                    });
+                }
+                vars = changes;
+            }
+            Ok((target, how))
+        })?;
+        moved.new_required_vars = vars.new_required;
+        moved.removed_vars = vars.removed;
+        Ok(moved)
     }
 
     /// Move `label` back: to `to` when given, else to what it held before its
@@ -227,7 +259,7 @@ impl Store {
     }
 
     /// Finish a move a crashed writer logged but did not apply to the ref.
-    fn settle(&self, name: &PromptName, label: &Label) -> Result<()> {
+    pub(crate) fn settle(&self, name: &PromptName, label: &Label) -> Result<()> {
         let log = self.label_log_path(name, label);
         if let Some(len) = changelog::torn_tail(&log)? {
             fsutil::truncate_durable(&log, len)?;
@@ -291,6 +323,8 @@ impl Store {
             from,
             to: to.clone(),
             changed,
+            new_required_vars: Vec::new(),
+            removed_vars: Vec::new(),
         })
     }
 }
@@ -321,6 +355,23 @@ pub struct Moved {
     pub to: VersionId,
     /// False when the label already pointed there (nothing was written).
     pub changed: bool,
+    /// `promote`: variables the arriving version requires and the leaving
+    /// one did not (only with [`PromoteOptions::allow_new_vars`]).
+    pub new_required_vars: Vec<String>,
+    /// `promote`: variables the leaving version declared or used and the
+    /// arriving one does not (callers may still pass them).
+    pub removed_vars: Vec<String>,
+}
+
+/// Options of [`Store::promote`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PromoteOptions<'a> {
+    /// Fail with [`Error::ExpectMismatch`] unless the label still points at
+    /// this version (an id, a prefix or a label of NAME).
+    pub expect: Option<&'a str>,
+    /// Promote even when the arriving version requires variables the leaving
+    /// one did not (see [`Store::promote`]).
+    pub allow_new_vars: bool,
 }
 
 /// How a label moves: what the record will say besides from and to.

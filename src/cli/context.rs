@@ -124,19 +124,29 @@ impl Context {
 }
 
 /// git's `user.name <user.email>`, else the login name.
+///
+/// One `git config` process for both keys (a process start costs about as
+/// much as a whole `promote`); the last value of each wins, as with `--get`.
 fn default_author(dir: &Path) -> String {
-    let git = |key: &str| {
-        Command::new("git")
-            .args(["config", "--get", key])
-            .current_dir(dir)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
-    match (git("user.name"), git("user.email")) {
+    let output = Command::new("git")
+        .args(["config", "--get-regexp", r"^user\.(name|email)$"])
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .unwrap_or_default();
+    let (mut name, mut email) = (None, None);
+    for line in output.lines() {
+        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+        let value = Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        match key {
+            "user.name" => name = value,
+            "user.email" => email = value,
+            _ => {}
+        }
+    }
+    match (name, email) {
         (Some(name), Some(email)) => format!("{name} <{email}>"),
         (Some(name), None) => name,
         _ => ["USER", "USERNAME", "LOGNAME"]

@@ -71,7 +71,12 @@ pub fn main() -> ExitCode {
 }
 
 fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let parsed = match fast_show(&args) {
+        Some(cli) => Ok(cli),
+        None => Cli::try_parse_from(args),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -94,12 +99,70 @@ fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// The hot path: `promptrel [-C DIR] show REV`, exactly, parsed without
+/// building the whole command line (what an application shelling out for a
+/// prompt runs). Anything else, options and `--help` included, goes to clap.
+fn fast_show(args: &[OsString]) -> Option<Cli> {
+    let args: Vec<&str> = args.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
+    let (chdir, rev) = match args.as_slice() {
+        [_, "show", rev] => (None, *rev),
+        [_, "-C", dir, "show", rev] if !dir.starts_with('-') => (Some(PathBuf::from(dir)), *rev),
+        _ => return None,
+    };
+    if rev.starts_with('-') {
+        return None;
+    }
+    Some(Cli {
+        chdir,
+        color: ColorWhen::Auto,
+        command: commands::parse_show(rev)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use std::ffi::OsString;
+
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn clap_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_show_fast_path_parses_exactly_as_clap_does() {
+        let cases: &[&[&str]] = &[
+            &["promptrel", "show", "checkout-bot@prod"],
+            &[
+                "promptrel",
+                "-C",
+                "some/dir",
+                "show",
+                "support/refund-bot@prod~3",
+            ],
+            &["promptrel", "show", "x"],
+            &["promptrel", "show", ""],
+        ];
+        for args in cases {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            let fast = super::fast_show(&args).expect("takes the fast path");
+            let clap = super::Cli::try_parse_from(&args).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{args:?}");
+        }
+        // Everything else is left to clap: options, help, other commands.
+        let others: &[&[&str]] = &[
+            &["promptrel", "show", "--help"],
+            &["promptrel", "show", "-h"],
+            &["promptrel", "show", "bot", "--meta"],
+            &["promptrel", "--color", "never", "show", "bot"],
+            &["promptrel", "-C", "-x", "show", "bot"],
+            &["promptrel", "show"],
+            &["promptrel", "log"],
+        ];
+        for args in others {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            assert!(super::fast_show(&args).is_none(), "{args:?}");
+        }
     }
 }

@@ -40,6 +40,12 @@ pub fn stderr(color: ColorWhen) -> AutoStream<io::StderrLock<'static>> {
     AutoStream::new(io::stderr().lock(), choice(color))
 }
 
+/// Print a `warning:` line on standard error: the command goes on.
+pub fn warn(color: ColorWhen, message: &str) -> io::Result<()> {
+    let w = style::WARNING;
+    writeln!(stderr(color), "{w}warning:{w:#} {message}")
+}
+
 fn choice(color: ColorWhen) -> ColorChoice {
     match color {
         ColorWhen::Auto => ColorChoice::Auto,
@@ -65,16 +71,21 @@ pub mod style {
     pub const ERROR: Style = AnsiColor::Red.on_default().bold();
     /// Hints.
     pub const HINT: Style = AnsiColor::Cyan.on_default();
+    /// Warnings.
+    pub const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 }
 
 /// Print `error:` and `hint:` lines and pick the exit code. A closed pipe on
 /// stdout (`promptrel log | head -1`) is not an error.
 pub fn report(err: &anyhow::Error, color: ColorWhen) -> ExitCode {
-    if err
-        .chain()
-        .filter_map(|e| e.downcast_ref::<io::Error>())
-        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    {
+    // serde_json wraps the io::Error of a JSON writer, so look inside it too.
+    let broken_pipe = err.chain().any(|e| {
+        e.downcast_ref::<io::Error>().map(io::Error::kind) == Some(io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(io::ErrorKind::BrokenPipe)
+    });
+    if broken_pipe {
         return ExitCode::from(exit::OK);
     }
     let lib = err.chain().find_map(|e| e.downcast_ref::<Error>());
@@ -165,6 +176,26 @@ fn hints(err: &Error) -> Vec<String> {
                 .into(),
         ],
         Error::UnsupportedFormat { .. } => vec!["upgrade promptrel to read this store".into()],
+        Error::FrontMatter { .. } => vec![
+            "fix the YAML between the `---` lines and add the file again (stored versions never change)"
+                .into(),
+        ],
+        Error::Template { .. } => vec![
+            "the body is a Jinja2 template: write {% raw %}…{% endraw %} around text that only looks like one"
+                .into(),
+        ],
+        Error::MissingVariables { .. } => vec![
+            "give each with --var NAME=VALUE or --vars FILE, or a default in the front matter (input.default)"
+                .into(),
+        ],
+        Error::UnknownVariables { .. } => vec![
+            "`promptrel vars REV` lists the variables it uses; without --strict they are only a warning"
+                .into(),
+        ],
+        Error::NewVariables { .. } => vec![
+            "give them defaults in the front matter (input.default), or pass --allow-new-vars once every caller supplies them"
+                .into(),
+        ],
         _ => Vec::new(),
     }
 }

@@ -981,3 +981,44 @@ fn closed_pipe_is_not_an_error() {
     // The log really was larger than a pipe's buffer.
     assert!(env.run(&["log"]).ok().stdout.len() > 128 * 1024);
 }
+
+#[test]
+fn closed_pipe_on_json_output_is_not_an_error() {
+    // serde_json wraps the writer's io::Error; `list --json | head -1` must
+    // still exit 0 quietly.
+    let env = TestEnv::init();
+    let store = promptrel::Store::discover(&env.root).unwrap();
+    let sig = promptrel::Signature {
+        author: "Ada".into(),
+        time: jiff::Timestamp::from_second(1_767_350_000).unwrap(),
+    };
+    for i in 0..1000 {
+        let name = promptrel::PromptName::new(&format!("p{i}")).unwrap();
+        let label = promptrel::Label::new("staging").unwrap();
+        store
+            .add(
+                &name,
+                format!("v{i}\n").as_bytes(),
+                "",
+                &[label],
+                None,
+                &sig,
+            )
+            .unwrap();
+    }
+    let mut child = env
+        .command(&["list", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert_eq!(first, "{\n");
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -1554,6 +1554,8 @@ Commands:
   init           Create a store (.promptrel/) in the current folder
   add            Store a new version of a prompt and print its id
   show           Write a version's exact bytes to standard output
+  render         Render a version's body with variables, strictly, and print it
+  vars           List the variables a version uses and declares, and which have defaults
   label          Point a label at a version
   promote        Point label TO at what FROM points to, and record who, when and why
   rollback       Move a label back to where it was before its last change

@@ -10,6 +10,8 @@ mod crash;
 mod diff;
 mod export;
 mod fsck;
+mod import;
+mod meta;
 mod model;
 mod python_reader;
 mod story;

@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use promptrel::{Action, Error, Label, LogFilter, PromptName, Rev, Signature, Store, VersionId};
+use promptrel::{
+    Action, Error, Label, LogFilter, PromoteOptions, PromptName, Rev, Signature, Store, VersionId,
+};
 use proptest::prelude::*;
 
 const NAMES: [&str; 3] = ["alpha", "team", "team/beta"];
@@ -63,6 +65,7 @@ enum Op {
         name: usize,
         label: usize,
         target: Target,
+        expect: Option<Target>,
     },
     Promote {
         name: usize,
@@ -362,11 +365,16 @@ impl Model {
                 name,
                 label,
                 target,
+                expect,
             } => {
                 let (name, label) = (NAMES[*name], LABELS[*label]);
                 if label == PROTECTED {
                     return err("ProtectedLabel");
                 }
+                self.parse(target)?;
+                expect.as_ref().map_or(Ok(()), |e| self.parse(e))?;
+                // --expect is checked first: if the label moved, nothing else matters.
+                self.check_expect(name, label, expect)?;
                 let to = self.resolve(name, target)?;
                 Ok(self.moved(time, name, label, to, Action::Label, false))
             }
@@ -476,24 +484,34 @@ fn run(store: &Store, op: &Op, sig: &Signature) -> Outcome {
             name: n,
             label: l,
             target,
+            expect,
         } => store
-            .set_label(&name(*n), &label(*l), &text(target, *n), None, "m", sig)
+            .set_label(
+                &name(*n),
+                &label(*l),
+                &text(target, *n),
+                expect.as_ref().map(|e| text(e, *n)).as_deref(),
+                "m",
+                sig,
+            )
             .map(moved),
         Op::Promote {
             name: n,
             from,
             to,
             expect,
-        } => store
-            .promote(
-                &name(*n),
-                &text(from, *n),
-                &label(*to),
-                expect.as_ref().map(|e| text(e, *n)).as_deref(),
-                "m",
-                sig,
-            )
-            .map(moved),
+        } => {
+            let expect = expect.as_ref().map(|e| text(e, *n));
+            // The contents use no template variables, so the variable guard
+            // never applies; the default options leave it on.
+            let options = PromoteOptions {
+                expect: expect.as_deref(),
+                ..PromoteOptions::default()
+            };
+            store
+                .promote(&name(*n), &text(from, *n), &label(*to), options, "m", sig)
+                .map(moved)
+        }
         Op::Rollback {
             name: n,
             label: l,
@@ -727,8 +745,8 @@ fn add() -> impl Strategy<Value = Op> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => add(),
-        2 => (name(), label([3, 3, 1]), target())
-            .prop_map(|(name, label, target)| Op::SetLabel { name, label, target }),
+        2 => (name(), label([3, 3, 1]), target(), prop::option::weighted(0.15, target()))
+            .prop_map(|(name, label, target, expect)| Op::SetLabel { name, label, target, expect }),
         4 => (name(), target(), label([1, 1, 2]), prop::option::weighted(0.15, target()))
             .prop_map(|(name, from, to, expect)| Op::Promote { name, from, to, expect }),
         6 => (

@@ -1,5 +1,6 @@
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use promptrel::{Label, PromptName};
@@ -17,13 +18,25 @@ const MAX_SIZE: u64 = 32 * 1024 * 1024;
 /// The bytes are stored exactly (no newline added or removed). Identical
 /// content is stored once: adding the newest version again changes nothing.
 ///
+/// With --dir DIR, every file under DIR becomes a version of the prompt named
+/// after its path without the extension (support/refund-bot.md becomes
+/// support/refund-bot), under one lock; hidden files and folders are skipped.
+/// Files that cannot become prompts are all listed, and nothing is written.
+///
 /// Example: promptrel add checkout-bot prompts/checkout.md -m "shorter answers" --label staging
 #[derive(Debug, clap::Args)]
+#[command(
+    override_usage = "promptrel add [OPTIONS] <NAME> [FILE]\n       promptrel add [OPTIONS] --dir <DIR>"
+)]
 pub struct Args {
     /// Prompt name, such as checkout-bot or support/refund-bot.
-    name: String,
+    #[arg(required_unless_present = "dir")]
+    name: Option<String>,
     /// File to read; standard input when omitted or "-".
     file: Option<PathBuf>,
+    /// Import every file under DIR (names from paths; one summary line).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["name", "file"])]
+    dir: Option<PathBuf>,
     /// Why this version exists.
     #[arg(short, long, default_value = "")]
     message: String,
@@ -33,12 +46,19 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<u8> {
-    let name = PromptName::new(&args.name)?;
     let labels = args
         .labels
         .iter()
         .map(|l| Label::new(l))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(dir) = &args.dir {
+        return import(dir, &args.message, &labels, ctx);
+    }
+    let name = PromptName::new(
+        args.name
+            .as_deref()
+            .expect("clap requires NAME without --dir"),
+    )?;
     let store = ctx.store()?;
     let (bytes, file) = match args.file.as_deref() {
         None => (
@@ -99,6 +119,48 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
             )?;
         }
     }
+    super::render::warn_invalid_front_matter(ctx, &name, &bytes)?;
+    Ok(exit::OK)
+}
+
+/// `add --dir`: plan (refusing every bad file at once), import, summarise.
+fn import(dir: &Path, message: &str, labels: &[Label], ctx: &Context) -> Result<u8> {
+    let store = ctx.store()?;
+    let mut plan = store.plan_import(&ctx.path(dir), MAX_SIZE)?;
+    plan.dir = dir.to_path_buf(); // errors name the folder as the user wrote it
+    let sig = ctx.signature(&store);
+    let total = plan.files.len();
+    // Progress only on a terminal, at most every 100 ms.
+    let terminal = std::io::stderr().is_terminal();
+    let mut last = Instant::now();
+    let mut progress = |done: usize| {
+        if terminal && (done == total || last.elapsed() >= Duration::from_millis(100)) {
+            last = Instant::now();
+            eprint!("\rimporting: {done}/{total} files");
+        }
+    };
+    let imported = store.import(&plan, message, labels, &sig, &mut progress);
+    if terminal && total > 0 {
+        eprint!("\r\x1b[K");
+    }
+    let done = imported?;
+    let mut summary = format!(
+        "imported {} files from {}: {} new versions ({} new prompts), {} unchanged",
+        done.files,
+        dir.display(),
+        done.new_versions,
+        done.new_prompts,
+        done.unchanged
+    );
+    if !labels.is_empty() {
+        let names: Vec<&str> = labels.iter().map(Label::as_str).collect();
+        summary.push_str(&format!(
+            "; {} label moves ({})",
+            done.labels_moved,
+            names.join(", ")
+        ));
+    }
+    writeln!(stdout(ctx.color), "{summary}")?;
     Ok(exit::OK)
 }
 

@@ -1,7 +1,8 @@
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use promptrel::diff::{self, Side};
+use promptrel::meta::{self, Change, Input};
 use promptrel::{Rev, Store, VersionId};
 
 use crate::cli::context::Context;
@@ -11,6 +12,10 @@ use crate::cli::output::{exit, stdout, style};
 ///
 /// The diff applies with `patch -p1` and `git apply` to a file named after
 /// the prompt. Headers name both revisions and their ids.
+///
+/// With --meta, a summary of what changed in the front matter (model,
+/// description, parameters, declared variables and their defaults, other
+/// keys) is printed first.
 ///
 /// Example: promptrel diff checkout-bot@prod checkout-bot@staging
 #[derive(Debug, clap::Args)]
@@ -25,6 +30,12 @@ pub struct Args {
     /// Exit with 1 when the versions differ, 0 when they are the same.
     #[arg(long)]
     exit_code: bool,
+    /// First summarise front matter changes: parameters and variables
+    /// added, removed or changed.
+    ///
+    /// Example: promptrel diff checkout-bot@prod checkout-bot@staging --meta
+    #[arg(long)]
+    meta: bool,
 }
 
 struct Version {
@@ -46,6 +57,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let old = load(&store, old_rev)?;
     let new = load(&store, new_rev)?;
     let mut out = stdout(ctx.color);
+    if args.meta {
+        write_meta(&mut out, &old, &new)?;
+    }
     if args.stat {
         write_stat(&mut out, &old, &new)?;
     } else {
@@ -68,6 +82,63 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// `--meta`: one line per front matter change, then a blank line.
+fn write_meta(out: &mut impl Write, old: &Version, new: &Version) -> Result<()> {
+    let parse = |v: &Version| {
+        meta::parse(&v.bytes)
+            .map(|doc| doc.front_matter)
+            .with_context(|| format!("cannot read the front matter of {}", v.rev))
+    };
+    let (before, after) = (parse(old)?, parse(new)?);
+    let changes = meta::changes(before.as_ref(), after.as_ref());
+    let b = style::BOLD;
+    if changes.is_empty() {
+        writeln!(out, "{b}front matter: unchanged{b:#}")?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let plural = if changes.len() == 1 { "" } else { "s" };
+    writeln!(
+        out,
+        "{b}front matter: {} change{plural}{b:#}",
+        changes.len()
+    )?;
+    let value = |v: &serde_json::Value| v.to_string();
+    let input = |i: &Input| match &i.default {
+        Some(d) => format!("default {d}"),
+        None if i.optional => "optional".to_string(),
+        None => "required".to_string(),
+    };
+    for change in &changes {
+        let (what, old, new) = match change {
+            Change::Field { key, old, new } => (
+                key.clone(),
+                old.as_ref().map(value),
+                new.as_ref().map(value),
+            ),
+            Change::Parameter { name, old, new } => (
+                format!("parameter {name}"),
+                old.as_ref().map(value),
+                new.as_ref().map(value),
+            ),
+            Change::Variable { name, old, new } => (
+                format!("variable {name}"),
+                old.as_ref().map(input),
+                new.as_ref().map(input),
+            ),
+        };
+        let (a, r) = (style::ADDED, style::REMOVED);
+        match (old, new) {
+            (None, Some(n)) => writeln!(out, "  {a}{what}: added ({n}){a:#}")?,
+            (Some(o), None) => writeln!(out, "  {r}{what}: removed (was {o}){r:#}")?,
+            (Some(o), Some(n)) => writeln!(out, "  {what}: {o} -> {n}")?,
+            (None, None) => {}
+        }
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 fn side(v: &Version) -> Side<'_> {

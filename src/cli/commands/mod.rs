@@ -12,8 +12,10 @@ mod list;
 mod log;
 mod man;
 mod promote;
+mod render;
 mod rollback;
 mod show;
+mod vars;
 mod verify_export;
 
 use anyhow::Result;
@@ -26,6 +28,8 @@ pub enum Command {
     Init(init::Args),
     Add(add::Args),
     Show(show::Args),
+    Render(render::Args),
+    Vars(vars::Args),
     Label(label::Args),
     Promote(promote::Args),
     Rollback(rollback::Args),
@@ -39,12 +43,27 @@ pub enum Command {
     Man(man::Args),
 }
 
+/// `show REV` parsed by the `show` parser alone, without building the
+/// parser of every subcommand: half of a cold `show` was clap setting up
+/// commands it did not run (PERFORMANCE.md). `None` if clap refuses it.
+pub fn parse_show(rev: &str) -> Option<Command> {
+    use clap::{Args as _, FromArgMatches as _};
+    let matches = show::Args::augment_args(clap::Command::new("show"))
+        .try_get_matches_from(["show", rev])
+        .ok()?;
+    show::Args::from_arg_matches(&matches)
+        .ok()
+        .map(Command::Show)
+}
+
 /// Run a command; the `u8` is the exit code on success paths.
 pub fn run(command: Command, ctx: &Context) -> Result<u8> {
     match command {
         Command::Init(args) => init::run(args, ctx),
         Command::Add(args) => add::run(args, ctx),
         Command::Show(args) => show::run(args, ctx),
+        Command::Render(args) => render::run(args, ctx),
+        Command::Vars(args) => vars::run(args, ctx),
         Command::Label(args) => label::run(args, ctx),
         Command::Promote(args) => promote::run(args, ctx),
         Command::Rollback(args) => rollback::run(args, ctx),

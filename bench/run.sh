@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# promptrel and git, side by side, on the same data, in one run.
+#
+#   bench/run.sh            full run: histories of 10, 1 000, 10 000 and 100 000
+#                           versions, 10 000 distinct prompts; writes the table and
+#                           the plot into PERFORMANCE.md and bench/cost.svg
+#   bench/run.sh --quick    small sizes and few runs, to try the script (writes
+#                           nothing outside the work folder)
+#   bench/run.sh --data-only  build (or check) the data, time nothing
+#
+# Environment: BENCH_WORK (default ${TMPDIR:-/tmp}/promptrel-bench) holds the
+# generated stores and repositories (about 1.5 GB for the full run; kept and
+# reused while benches/gen.rs is unchanged). Needs hyperfine, GNU time, git,
+# python3 and cargo; as root with apt-get, missing tools are installed.
+#
+# How the data is built: `cargo bench --bench gen` (benches/gen.rs) writes each
+# store directly with the library's types (no fsync, so 100 000 events take
+# seconds, not minutes) together with a `git fast-import` stream of the same
+# versions; the git repository gets one commit per version, branches staging
+# and prod, and a reflog entry per move, like promptrel's logs. Every store is
+# checked with `promptrel fsck` before anything is timed.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO=$PWD
+COMMAND_LINE="bench/run.sh $*"
+
+QUICK=0
+DATA_ONLY=0
+for arg in "$@"; do
+    case "$arg" in
+    --quick) QUICK=1 ;;
+    --data-only) DATA_ONLY=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--data-only]" >&2; exit 2 ;;
+    esac
+done
+
+if ((QUICK)); then
+    SIZES=(10 1000)
+    PROMPTS=1000
+    FAST=(--warmup 2 --min-runs 5 --max-runs 10)
+    SLOW=(--warmup 1 --runs 2)
+else
+    SIZES=(10 1000 10000 100000)
+    PROMPTS=10000
+    FAST=(--warmup 5 --min-runs 40 --max-runs 300)
+    SLOW=(--warmup 1 --min-runs 5 --max-runs 10)
+fi
+
+WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/promptrel-bench}
+OUT=$WORK/results
+mkdir -p "$WORK"
+rm -rf "$OUT"
+mkdir -p "$OUT/json"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+# ----- tools -------------------------------------------------------------
+need=()
+command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
+[[ -x /usr/bin/time ]] || need+=(time)
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if ((${#need[@]})); then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        step "apt-get install ${need[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" </dev/null ||
+            { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" </dev/null; }
+    else
+        echo "error: missing ${need[*]} (install them, or run as root with apt-get)" >&2
+        exit 1
+    fi
+fi
+
+# ----- a reproducible environment -----------------------------------------
+# No user or system git config; identities from the environment for both tools.
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.com
+export GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@example.com
+export PROMPTREL_AUTHOR="Bench <bench@example.com>"
+unset PROMPTREL_DIR PROMPTREL_DATE PROMPTREL_CRASH_AT PROMPTREL_FAIL_AT || true
+export LC_ALL=C
+
+step "cargo build --release"
+cargo build --release --locked --quiet
+# Timed from a copy, so that a rebuild in the checkout mid-run changes nothing.
+mkdir -p "$WORK/bin"
+cp "$REPO/target/release/promptrel" "$WORK/bin/promptrel"
+P=$WORK/bin/promptrel
+# The same code linked statically (glibc), on x86-64 Linux where the static
+# libraries are installed: shows what dynamic loading costs a cold `show`.
+PS=""
+if [[ $(uname -sm) == "Linux x86_64" && -f /usr/lib/x86_64-linux-gnu/libc.a ]] && ((!QUICK)); then
+    step "cargo build --release (static variant, target/static)"
+    RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=$REPO/target/static \
+        cargo build --release --locked --quiet --target x86_64-unknown-linux-gnu
+    cp "$REPO/target/static/x86_64-unknown-linux-gnu/release/promptrel" "$WORK/bin/promptrel-static"
+    PS=$WORK/bin/promptrel-static
+fi
+gen() { cargo bench --quiet --locked --bench gen -- "$@"; }
+GEN_STAMP=$( (cat benches/gen.rs; "$P" --version) | cksum | cut -d' ' -f1)
+
+# ----- data --------------------------------------------------------------
+NAME=support/refund-bot
+FILE=prompts/support/refund-bot.md
+
+make_history() { # N
+    local n=$1 dir=$WORK/h$1
+    if [[ -f $dir/.stamp && $(cat "$dir/.stamp") == "$GEN_STAMP" ]]; then return; fi
+    step "generate: $n versions of $NAME (promptrel store + git repository)"
+    gen history "$n" "$dir"
+    git init -q "$dir/git"
+    git -C "$dir/git" fast-import --quiet --export-marks="$dir/marks" <"$dir/git.fi"
+    gen reflog "$dir/marks" "$dir/git/.git" "$n"
+    rm -f "$dir/git.fi"
+    "$P" -C "$dir/promptrel" fsck >/dev/null
+    git -C "$dir/git" fsck --no-progress 2>/dev/null >/dev/null
+    # The benchmarks move prod back and forth; keep what they change.
+    mkdir -p "$dir/pristine"
+    cp "$dir/promptrel/.promptrel/logs/$NAME/@prod" "$dir/pristine/prod.log"
+    cp "$dir/promptrel/.promptrel/refs/$NAME/@prod" "$dir/pristine/prod.ref"
+    cp "$dir/git/.git/logs/refs/heads/prod" "$dir/pristine/prod.reflog"
+    git -C "$dir/git" rev-parse prod >"$dir/pristine/prod.sha"
+    echo "$GEN_STAMP" >"$dir/.stamp"
+}
+
+reset_history() { # N: undo the previous run's moves of prod
+    local dir=$WORK/h$1
+    cp "$dir/pristine/prod.log" "$dir/promptrel/.promptrel/logs/$NAME/@prod"
+    cp "$dir/pristine/prod.ref" "$dir/promptrel/.promptrel/refs/$NAME/@prod"
+    git -C "$dir/git" update-ref refs/heads/prod "$(cat "$dir/pristine/prod.sha")"
+    cp "$dir/pristine/prod.reflog" "$dir/git/.git/logs/refs/heads/prod"
+}
+
+make_prompts() { # N
+    local n=$1 dir=$WORK/p$1
+    if [[ -f $dir/.stamp && $(cat "$dir/.stamp") == "$GEN_STAMP" ]]; then return; fi
+    step "generate: $n distinct prompts (promptrel store + git repository + files to import)"
+    gen prompts "$n" "$dir"
+    git init -q "$dir/git"
+    git -C "$dir/git" fast-import --quiet <"$dir/git.fi"
+    rm -f "$dir/git.fi"
+    "$P" -C "$dir/promptrel" fsck >/dev/null
+    echo "$GEN_STAMP" >"$dir/.stamp"
+}
+
+for n in "${SIZES[@]}"; do make_history "$n" && reset_history "$n"; done
+make_prompts "$PROMPTS"
+if [[ ! -f $WORK/diff/.stamp || $(cat "$WORK/diff/.stamp") != "$GEN_STAMP" ]]; then
+    step "generate: two 100 KB prompts"
+    rm -rf "$WORK/diff"
+    gen diff "$WORK/diff"
+    mkdir -p "$WORK/diff/promptrel"
+    "$P" -C "$WORK/diff/promptrel" init >/dev/null
+    "$P" -C "$WORK/diff/promptrel" add big "$WORK/diff/a.md" --label old 2>/dev/null >/dev/null
+    "$P" -C "$WORK/diff/promptrel" add big "$WORK/diff/b.md" --label new 2>/dev/null >/dev/null
+    echo "$GEN_STAMP" >"$WORK/diff/.stamp"
+fi
+
+if ((DATA_ONLY)); then
+    echo "data ready in $WORK" >&2
+    exit 0
+fi
+
+# ----- timing helpers ------------------------------------------------------
+# hf OP N [hyperfine options…] -- NAME=CMD…   (PREP:CMD before a NAME=CMD sets its prepare)
+# One hyperfine run per row, exported as results/json/OP@N.json.
+hf() {
+    local op=$1 n=$2
+    shift 2
+    local opts=()
+    while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+    shift
+    local args=() prep=()
+    for spec in "$@"; do
+        if [[ $spec == PREP:* ]]; then
+            prep+=(--prepare "${spec#PREP:}")
+            continue
+        fi
+        args+=(-n "${spec%%=*}" "${spec#*=}")
+    done
+    printf '%s  N=%s\n' "$op" "$n" >&2
+    hyperfine --style basic "${opts[@]}" "${prep[@]}" \
+        --export-json "$OUT/json/$op@$n.json" "${args[@]}" >"$OUT/json/$op@$n.txt" 2>&1 ||
+        { cat "$OUT/json/$op@$n.txt" >&2; exit 1; }
+    grep -E '^ +Time|^Benchmark' "$OUT/json/$op@$n.txt" >&2 || true
+}
+
+# mem OP N TOOL [PREP] -- CMD…: peak RSS (KiB) of one run, after PREP.
+mem() {
+    local op=$1 n=$2 tool=$3 prep=$4
+    shift 5
+    [[ -n $prep ]] && bash -c "$prep" >/dev/null 2>&1
+    /usr/bin/time -o "$OUT/time.out" -f '%M' "$@" >/dev/null 2>&1 || true
+    local kb
+    kb=$(tail -1 "$OUT/time.out")
+    printf '%s\t%s\t%s\t%s\n' "$op" "$n" "$tool" "$kb" >>"$OUT/mem.tsv"
+}
+memsh() { # OP N TOOL PREP SHELL-COMMAND
+    local op=$1 n=$2 tool=$3 prep=$4 cmd=$5
+    [[ -n $prep ]] && bash -c "$prep" >/dev/null 2>&1
+    /usr/bin/time -o "$OUT/time.out" -f '%M' bash -c "$cmd" >/dev/null 2>&1 || true
+    local kb
+    kb=$(tail -1 "$OUT/time.out")
+    printf '%s\t%s\t%s\t%s\n' "$op" "$n" "$tool" "$kb" >>"$OUT/mem.tsv"
+}
+
+# ----- the machine --------------------------------------------------------
+step "machine"
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "command: $COMMAND_LINE"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+    echo "memory: $(free -g 2>/dev/null | awk '/^Mem:/ {print $2 " GiB"}')"
+    echo "fs: $(df -T "$WORK" | awk 'NR==2 {print $2 " on " $1}') ($(findmnt -n -o OPTIONS --target "$WORK" 2>/dev/null || echo ?))"
+    echo "kernel: $(uname -sr)"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "promptrel: $("$P" --version) ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo ?)$(git -C "$REPO" diff --quiet 2>/dev/null || echo ", with local changes"))"
+    echo "git: $(git --version)"
+    echo "hyperfine: $(hyperfine --version)"
+    echo "rustc: $(rustc --version)"
+    echo "sizes: ${SIZES[*]}; prompts: $PROMPTS"
+} | tee "$OUT/machine.txt" >&2
+
+# ----- history stores: N versions of one prompt -----------------------------
+for n in "${SIZES[@]}"; do
+    S=$WORK/h$n/promptrel
+    G=$WORK/h$n/git
+    OBJ=$(cat "$WORK/h$n/prod-object")
+    TIP=$(git -C "$G" rev-parse prod)
+    PREV=$(git -C "$G" rev-parse prod~1)
+    step "history N=$n"
+
+    static_row=()
+    [[ -n $PS ]] && static_row=("promptrel-static=$PS -C $S show $NAME@prod")
+    hf show "$n" -N "${FAST[@]}" -- \
+        "promptrel=$P -C $S show $NAME@prod" \
+        "git=git -C $G cat-file -p prod:$FILE" \
+        "floor=cat $OBJ" \
+        "${static_row[@]}"
+    mem show "$n" promptrel "" -- "$P" -C "$S" show "$NAME@prod"
+    mem show "$n" git "" -- git -C "$G" cat-file -p "prod:$FILE"
+
+    hf show~3 "$n" -N "${FAST[@]}" -- \
+        "promptrel=$P -C $S show $NAME@prod~3" \
+        "git=git -C $G cat-file -p prod@{3}:$FILE"
+
+    # Each timed move is a real move: the prepare step moves the label back.
+    hf promote "$n" -N "${FAST[@]}" -- \
+        "PREP:$P -C $S rollback $NAME prod -m bench" \
+        "promptrel=$P -C $S promote $NAME staging prod -m bench" \
+        "PREP:git -C $G update-ref refs/heads/prod $PREV" \
+        "git=git -C $G update-ref -m bench refs/heads/prod $TIP" \
+        "PREP:git -C $G update-ref refs/heads/prod $PREV" \
+        "git-fsync=git -c core.fsync=all -C $G update-ref -m bench refs/heads/prod $TIP"
+    mem promote "$n" promptrel "$P -C $S rollback $NAME prod -m bench" -- "$P" -C "$S" promote "$NAME" staging prod -m bench
+    mem promote "$n" git "git -C $G update-ref refs/heads/prod $PREV" -- git -C "$G" update-ref -m bench refs/heads/prod "$TIP"
+
+    hf rollback "$n" -N "${FAST[@]}" -- \
+        "PREP:$P -C $S promote $NAME staging prod -m bench" \
+        "promptrel=$P -C $S rollback $NAME prod -m bench" \
+        "PREP:git -C $G update-ref -m bench refs/heads/prod $TIP" \
+        "git=git -C $G update-ref -m rollback refs/heads/prod prod@{1}" \
+        "PREP:git -C $G update-ref -m bench refs/heads/prod $TIP" \
+        "git-fsync=git -c core.fsync=all -C $G update-ref -m rollback refs/heads/prod prod@{1}"
+    # Leave both on the newest version, as generated.
+    "$P" -C "$S" promote "$NAME" staging prod -m bench >/dev/null
+    git -C "$G" update-ref -m bench refs/heads/prod "$TIP"
+
+    hf log-20 "$n" -N "${FAST[@]}" -- \
+        "promptrel=$P -C $S log -n 20" \
+        "git=git -C $G log --oneline -n 20 prod" \
+        "git-reflog=git -C $G reflog -n 20 prod"
+
+    if ((n >= 10000)); then opts=("${SLOW[@]}"); else opts=("${FAST[@]}"); fi
+    hf log-prod "$n" -N "${opts[@]}" -- \
+        "promptrel=$P -C $S log $NAME --label prod" \
+        "git=git -C $G reflog prod"
+    mem log-prod "$n" promptrel "" -- "$P" -C "$S" log "$NAME" --label prod
+    mem log-prod "$n" git "" -- git -C "$G" reflog prod
+
+    hf log-all "$n" -N "${opts[@]}" -- \
+        "promptrel=$P -C $S log" \
+        "git=git -C $G log --oneline prod"
+    mem log-all "$n" promptrel "" -- "$P" -C "$S" log
+    mem log-all "$n" git "" -- git -C "$G" log --oneline prod
+
+    hf fsck "$n" -N "${opts[@]}" -- \
+        "promptrel=$P -C $S fsck" \
+        "git=git -C $G fsck --no-progress"
+    mem fsck "$n" promptrel "" -- "$P" -C "$S" fsck
+    mem fsck "$n" git "" -- git -C "$G" fsck --no-progress
+done
+
+# ----- many prompts --------------------------------------------------------
+n=$PROMPTS
+S=$WORK/p$n/promptrel
+G=$WORK/p$n/git
+F=$WORK/p$n/files
+ONE=team-00/prompt-00000
+step "$n distinct prompts"
+static_row=()
+[[ -n $PS ]] && static_row=("promptrel-static=$PS -C $S show $ONE@prod")
+hf prompts-show "$n" -N "${FAST[@]}" -- \
+    "promptrel=$P -C $S show $ONE@prod" \
+    "git=git -C $G cat-file -p prod:prompts/$ONE.md" \
+    "floor=cat $(cat "$WORK/p$n/prod-object")" \
+    "${static_row[@]}"
+hf prompts-log-20 "$n" -N "${FAST[@]}" -- \
+    "promptrel=$P -C $S log -n 20" \
+    "git=git -C $G log --oneline -n 20 prod"
+hf prompts-list "$n" -N "${SLOW[@]}" -- \
+    "promptrel=$P -C $S list" \
+    "git=git -C $G ls-tree -r --name-only prod"
+hf prompts-fsck "$n" -N "${SLOW[@]}" -- \
+    "promptrel=$P -C $S fsck" \
+    "git=git -C $G fsck --no-progress"
+mem prompts-fsck "$n" promptrel "" -- "$P" -C "$S" fsck
+mem prompts-fsck "$n" git "" -- git -C "$G" fsck --no-progress
+
+# Bulk import of the same files, each tool into a fresh store / repository.
+# Every run gets a new folder and nothing is deleted until the end: ext4
+# allocates inodes slowly right after a mass delete (it skips recently
+# freed ones), which would time `rm -rf` rather than the import.
+IMP=$WORK/import-runs
+rm -rf "$IMP"
+mkdir -p "$IMP"
+PR_PREP="d=\$(mktemp -d $IMP/p.XXXXXX) && ln -sfn \$d $IMP/p && $P -C \$d init >/dev/null"
+GIT_PREP="d=\$(mktemp -d $IMP/g.XXXXXX) && ln -sfn \$d $IMP/g && git init -q \$d"
+GIT_IMPORT="git -C $IMP/g --work-tree=$F add -A && git -C $IMP/g --work-tree=$F commit -q -m import"
+FSYNC="-c core.fsync=all -c core.fsyncMethod=batch"
+hf import "$n" "${SLOW[@]}" -- \
+    "PREP:$PR_PREP" \
+    "promptrel=$P -C $IMP/p add --dir $F -m import" \
+    "PREP:$GIT_PREP" \
+    "git=$GIT_IMPORT" \
+    "PREP:$GIT_PREP" \
+    "git-fsync=git $FSYNC -C $IMP/g --work-tree=$F add -A && git $FSYNC -C $IMP/g --work-tree=$F commit -q -m import"
+memsh import "$n" promptrel "$PR_PREP" "$P -C $IMP/p add --dir $F -m import"
+memsh import "$n" git "$GIT_PREP" "$GIT_IMPORT"
+"$P" -C "$IMP/p" fsck >/dev/null
+rm -rf "$IMP"
+
+# ----- diff of two 100 KB prompts --------------------------------------------
+D=$WORK/diff
+hf diff 100KB -N -i "${FAST[@]}" -- \
+    "promptrel=$P -C $D/promptrel diff big@old big@new" \
+    "git=git diff --no-index $D/a.md $D/b.md"
+mem diff 100KB promptrel "" -- "$P" -C "$D/promptrel" diff big@old big@new
+mem diff 100KB git "" -- git diff --no-index "$D/a.md" "$D/b.md"
+
+# ----- in-process resolve ----------------------------------------------------
+step "in-process resolve (cargo bench --bench resolve)"
+cargo bench --quiet --locked --bench resolve -- --json "$OUT/resolve.json" >&2
+
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt" >&2
+
+# ----- report ------------------------------------------------------------------
+step "report"
+if ((QUICK)); then
+    python3 bench/report.py "$OUT" --svg "$OUT/cost.svg"
+    echo "(quick run: PERFORMANCE.md not updated; results in $OUT)" >&2
+else
+    python3 bench/report.py "$OUT" --svg bench/cost.svg --update PERFORMANCE.md
+fi

@@ -1,0 +1,270 @@
+//! `promptrel add --dir DIR`: bulk import under one lock.
+
+use serde_json::Value;
+
+use crate::support::{Run, TestEnv};
+
+const BOT: &str = "You are a checkout assistant.\n";
+const REFUND: &str = "Refund politely.\n";
+const NOTES: &str = "Notes, second draft.\n";
+
+/// prompts/ with three prompt files and hidden things that must be skipped.
+fn folder(env: &TestEnv) {
+    env.write("prompts/bot.md", BOT);
+    env.write("prompts/support/refund-bot.md", REFUND);
+    env.write("prompts/notes.v2.txt", NOTES);
+    env.write("prompts/.draft.md", "hidden file\n");
+    env.write("prompts/.git/config", "hidden folder\n");
+}
+
+fn records(env: &TestEnv, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["log", "--json"];
+    all.extend_from_slice(args);
+    env.run(&all)
+        .ok()
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn id_of(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
+#[test]
+fn import_names_prompts_after_paths_and_records_each_version() {
+    let env = TestEnv::init();
+    folder(&env);
+    let run = env
+        .run(&[
+            "add", "--dir", "prompts", "-m", "import", "--label", "staging",
+        ])
+        .ok();
+    assert_eq!(
+        run.stdout,
+        "imported 3 files from prompts: 3 new versions (3 new prompts), 0 unchanged; 3 label moves (staging)\n"
+    );
+    assert_eq!(run.stderr, "", "no progress when stderr is not a terminal");
+    for (name, text) in [
+        ("bot", BOT),
+        ("support/refund-bot", REFUND),
+        ("notes.v2", NOTES),
+    ] {
+        assert_eq!(
+            env.run(&["show", &format!("{name}@staging")]).ok().stdout,
+            text
+        );
+        let adds = records(&env, &[name, "--label", "staging"]);
+        assert_eq!(adds.len(), 1, "{name}: one label move");
+    }
+    // One `add` record per version, naming its file relative to the workdir.
+    let adds: Vec<Value> = records(&env, &[])
+        .into_iter()
+        .filter(|r| r["action"] == "add")
+        .collect();
+    assert_eq!(adds.len(), 3);
+    let bot = adds.iter().find(|r| r["prompt"] == "bot").unwrap();
+    assert_eq!(bot["file"], "prompts/bot.md");
+    assert_eq!(bot["to"], id_of(BOT).as_str());
+    assert_eq!(bot["from"], Value::Null);
+    assert_eq!(bot["message"], "import");
+    // Hidden files and folders are not prompts.
+    let list = env.run(&["list"]).ok().stdout;
+    assert!(
+        !list.contains("draft") && !list.contains("config"),
+        "{list}"
+    );
+    assert!(
+        env.run(&["fsck"]).ok().stdout.contains("ok"),
+        "the import leaves a clean store"
+    );
+    // No temp file left anywhere.
+    for (path, _) in env.snapshot() {
+        assert!(!path.to_string_lossy().contains(".tmp-"), "{path:?}");
+    }
+}
+
+#[test]
+fn reimport_records_only_what_changed() {
+    let env = TestEnv::init();
+    folder(&env);
+    env.run(&["add", "--dir", "prompts", "--label", "staging"])
+        .ok();
+    env.write("prompts/bot.md", "You are a terse checkout assistant.\n");
+    let run = env
+        .run(&[
+            "add", "--dir", "prompts", "-m", "terse", "--label", "staging",
+        ])
+        .ok();
+    assert_eq!(
+        run.stdout,
+        "imported 3 files from prompts: 1 new versions (0 new prompts), 2 unchanged; 1 label moves (staging)\n"
+    );
+    let versions = records(&env, &["bot"]);
+    let adds: Vec<&Value> = versions.iter().filter(|r| r["action"] == "add").collect();
+    assert_eq!(adds.len(), 2);
+    assert_eq!(adds[0]["from"], id_of(BOT).as_str(), "the chain continues");
+    assert_eq!(
+        env.run(&["show", "bot@staging~1"]).ok().stdout,
+        BOT,
+        "staging moved once more"
+    );
+    env.run(&["fsck"]).ok();
+    // Nothing changed: nothing written at all.
+    let before = env.snapshot();
+    let run = env
+        .run(&["add", "--dir", "prompts", "--label", "staging"])
+        .ok();
+    assert!(
+        run.stdout
+            .contains("0 new versions (0 new prompts), 3 unchanged; 0 label moves")
+    );
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn files_that_cannot_become_prompts_are_all_listed_and_nothing_is_written() {
+    let env = TestEnv::init();
+    folder(&env);
+    env.write("prompts/Checkout.md", "uppercase\n");
+    env.write("prompts/bot.txt", "same name as bot.md\n");
+    env.write("prompts/empty.md", "");
+    let before = env.snapshot();
+    let run = env.run(&["add", "--dir", "prompts"]).fails(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: cannot import prompts: 3 of its files cannot become prompts, so nothing was imported:\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    for expected in [
+        "  Checkout.md: invalid prompt name \"Checkout\": ",
+        "  bot.txt: bot.md is also prompt bot; keep one of them",
+        "  empty.md: the file is empty",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+    assert_eq!(env.snapshot(), before);
+
+    // A protected label is refused before anything is written, too.
+    std::fs::remove_file(env.root.join("prompts/Checkout.md")).unwrap();
+    std::fs::remove_file(env.root.join("prompts/bot.txt")).unwrap();
+    std::fs::remove_file(env.root.join("prompts/empty.md")).unwrap();
+    env.run(&["add", "--dir", "prompts", "--label", "prod"])
+        .fails(2);
+    assert_eq!(env.snapshot(), before);
+
+    // --dir takes neither NAME nor FILE, and must be a folder.
+    env.run(&["add", "bot", "--dir", "prompts"]).fails(2);
+    env.run(&["add", "--dir", "prompts/bot.md"]).fails(2);
+    assert_eq!(env.snapshot(), before);
+}
+
+/// The import of `folder` with `--label staging` into a store that already
+/// has `bot` (another version, on staging): every kind of write happens.
+fn import_over_existing(env: &TestEnv, vars: &[(&str, &str)]) -> Run {
+    let mut cmd = env.command(&[
+        "add", "--dir", "prompts", "-m", "bulk", "--label", "staging",
+    ]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    crate::support::run_cmd(&mut cmd)
+}
+
+fn existing_store() -> TestEnv {
+    let env = TestEnv::init();
+    env.add("bot", "An older bot.\n", &["--label", "staging"]);
+    folder(&env);
+    env
+}
+
+#[test]
+fn a_failure_at_any_step_leaves_the_store_as_it_was() {
+    for step in 1..=5 {
+        let env = existing_store();
+        let before = env.snapshot();
+        let run = import_over_existing(&env, &[("PROMPTREL_FAIL_AT", &step.to_string())]);
+        let run = run.fails(2);
+        assert!(
+            run.stderr.contains("No space left"),
+            "step {step}: {}",
+            run.stderr
+        );
+        assert_eq!(env.snapshot(), before, "step {step}: store changed");
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_is_repaired_or_completed() {
+    for step in 1..=5 {
+        let env = existing_store();
+        let run = import_over_existing(&env, &[("PROMPTREL_CRASH_AT", &step.to_string())]);
+        assert_ne!(run.code, 0, "step {step}: the crash happened");
+        // Readers see a consistent store: the old or the new bot@staging.
+        let shown = env.run(&["show", "bot@staging"]).ok().stdout;
+        assert!(
+            shown == BOT || shown == "An older bot.\n",
+            "step {step}: {shown:?}"
+        );
+        // fsck finds only crash leftovers, and --repair clears them.
+        let fsck = env.run(&["fsck", "--json"]);
+        let report: Value = serde_json::from_str(&fsck.stdout).unwrap();
+        for problem in report["problems"].as_array().unwrap() {
+            let kind = problem["kind"].as_str().unwrap();
+            assert!(
+                ["temp-file", "ref-behind-log"].contains(&kind),
+                "step {step}: {problem}"
+            );
+        }
+        env.run(&["fsck", "--repair"]).ok();
+        env.run(&["fsck"]).ok();
+        // Running the import again completes it.
+        import_over_existing(&env, &[]).ok();
+        assert_eq!(env.run(&["show", "bot@staging"]).ok().stdout, BOT);
+        assert_eq!(
+            env.run(&["show", "bot@staging~1"]).ok().stdout,
+            "An older bot.\n"
+        );
+        assert_eq!(
+            env.run(&["show", "support/refund-bot@staging"]).ok().stdout,
+            REFUND
+        );
+        env.run(&["fsck"]).ok();
+    }
+}
+
+/// Hundreds of prompts: one import, and `log` still merges all their logs
+/// when the process may hold far fewer files open than there are logs.
+#[cfg(unix)]
+#[test]
+fn many_prompts_import_and_log_within_a_small_open_file_limit() {
+    let env = TestEnv::init();
+    for i in 0..300 {
+        env.write(
+            &format!("many/team-{}/p{i:03}.md", i % 7),
+            format!("prompt {i}\n"),
+        );
+    }
+    let run = env
+        .run(&["add", "--dir", "many", "--label", "staging"])
+        .ok();
+    assert!(
+        run.stdout.contains("300 new versions (300 new prompts)"),
+        "{}",
+        run.stdout
+    );
+    // A shell lowers the limit, then becomes promptrel.
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" log -n 3")
+        .arg(env!("CARGO_BIN_EXE_promptrel"))
+        .current_dir(&env.root)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    let run = crate::support::run_cmd(&mut sh).ok();
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+    env.run(&["fsck"]).ok();
+}
