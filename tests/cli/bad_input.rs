@@ -1022,3 +1022,57 @@ fn closed_pipe_on_json_output_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn huge_prompt_is_refused_and_nothing_is_written() {
+    let env = TestEnv::init();
+    env.add("checkout-bot", "small\n", &[]);
+    let before = env.snapshot();
+    // One byte over the 32 MiB limit.
+    env.write("big.md", vec![b'x'; 32 * 1024 * 1024 + 1]);
+    let run = env.run(&["add", "checkout-bot", "big.md"]).fails(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: big.md is larger than 32 MiB; promptrel stores prompts, not data files"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.snapshot(), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_name_is_refused_and_nothing_is_written() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let env = TestEnv::init();
+    env.add("checkout-bot", "v1\n", &["--label", "staging"]);
+    let before = env.snapshot();
+    for args in [
+        vec![
+            OsString::from("add"),
+            OsString::from_vec(b"bot\xff".to_vec()),
+            OsString::from("-"),
+        ],
+        vec![
+            OsString::from("show"),
+            OsString::from_vec(b"checkout-bot@st\xffging".to_vec()),
+        ],
+        vec![
+            OsString::from("label"),
+            OsString::from("checkout-bot"),
+            OsString::from_vec(b"q\xfea".to_vec()),
+            OsString::from("staging"),
+        ],
+    ] {
+        let out = env.command(&[]).args(&args).output().unwrap();
+        let run = crate::support::finish(out).fails(2);
+        assert!(
+            run.stderr.contains("invalid UTF-8"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(env.snapshot(), before);
+}
