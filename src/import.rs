@@ -37,6 +37,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tempfile::TempPath;
 
@@ -241,7 +242,7 @@ impl Store {
         let _lock = self.write_lock()?;
 
         // Everything that can refuse the import is read before the first write.
-        let mut state = Vec::with_capacity(plan.files.len());
+        let mut state: Vec<State> = Vec::with_capacity(plan.files.len());
         for f in &plan.files {
             let log = self.versions_log_path(&f.name);
             if let Some(len) = changelog::torn_tail(&log)? {
@@ -265,85 +266,36 @@ impl Store {
             ..Imported::default()
         };
 
-        // Step 1: temp files for every new object…
+        // Step 1: temp files for every new object, new log and ref.
+        let prepared =
+            self.prepare_all(plan, &state, message, labels, sig, &mut batch, progress)?;
         let mut objects: Vec<(TempPath, PathBuf)> = Vec::new();
         let mut stored: HashSet<VersionId> = HashSet::new();
-        let mut ids = Vec::with_capacity(plan.files.len());
-        for (i, f) in plan.files.iter().enumerate() {
-            let bytes = read_prompt(&f.path, plan.max_size)?;
-            let id = VersionId::of(&bytes);
-            if stored.insert(id.clone()) {
-                let path = self.objects().path(&id);
-                match fs::symlink_metadata(&path) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {
-                        objects.push((batch.temp(&path, &bytes)?, path));
-                    }
-                    Err(e) => return Err(Error::io("reading", &path)(e)),
+        let mut versions: Vec<Log> = Vec::new();
+        let mut label_logs: Vec<Log> = Vec::new();
+        let mut refs: Vec<(TempPath, PathBuf)> = Vec::new();
+        for file in prepared {
+            if let Some(object) = file.object {
+                // Two threads may both have found the same new content.
+                if stored.insert(file.id.clone()) {
+                    objects.push(object);
                 }
             }
-            ids.push(id);
-            progress(i + 1);
+            match file.version {
+                Some(log) => {
+                    done.new_versions += 1;
+                    done.new_prompts += usize::from(file.new_prompt);
+                    versions.push(log);
+                }
+                None => done.unchanged += 1,
+            }
+            for (log, new_ref) in file.labels {
+                done.labels_moved += 1;
+                label_logs.push(log);
+                refs.push(new_ref);
+            }
         }
         done.new_objects = objects.len();
-
-        // …and for every new log and ref, with the records to append to
-        // existing logs.
-        let mut versions = Pending::default();
-        let mut label_logs = Pending::default();
-        let mut refs: Vec<(TempPath, PathBuf)> = Vec::new();
-        for ((f, id), (newest, current)) in plan.files.iter().zip(&ids).zip(&state) {
-            if newest.as_ref() == Some(id) {
-                done.unchanged += 1;
-            } else {
-                done.new_versions += 1;
-                done.new_prompts += usize::from(newest.is_none());
-                let record = Record {
-                    time: sig.time,
-                    action: Action::Add,
-                    prompt: f.name.to_string(),
-                    label: None,
-                    from: newest.clone(),
-                    to: id.clone(),
-                    author: sig.author.clone(),
-                    message: message.to_string(),
-                    source: None,
-                    file: f.file.clone(),
-                    undo: false,
-                };
-                versions.add(
-                    &mut batch,
-                    self.versions_log_path(&f.name),
-                    record.to_line(),
-                )?;
-            }
-            for (label, from) in labels.iter().zip(current) {
-                if from.as_ref() == Some(id) {
-                    continue;
-                }
-                done.labels_moved += 1;
-                let record = Record {
-                    time: sig.time,
-                    action: Action::Label,
-                    prompt: f.name.to_string(),
-                    label: Some(label.to_string()),
-                    from: from.clone(),
-                    to: id.clone(),
-                    author: sig.author.clone(),
-                    message: message.to_string(),
-                    source: None,
-                    file: None,
-                    undo: false,
-                };
-                label_logs.add(
-                    &mut batch,
-                    self.label_log_path(&f.name, label),
-                    record.to_line(),
-                )?;
-                let path = self.ref_path(&f.name, label);
-                refs.push((batch.temp(&path, format!("{id}\n").as_bytes())?, path));
-            }
-        }
         batch.sync("import: temp files written")?;
 
         // Step 2: objects.
@@ -352,9 +304,13 @@ impl Store {
         }
         batch.sync("import: objects in place")?;
         // Steps 3 and 4: records, `+versions` before label logs.
-        versions.apply(&mut batch)?;
+        for log in versions {
+            batch.apply(log)?;
+        }
         batch.sync("import: versions recorded")?;
-        label_logs.apply(&mut batch)?;
+        for log in label_logs {
+            batch.apply(log)?;
+        }
         batch.sync("import: label moves recorded")?;
         // Step 5: refs.
         for (tmp, path) in refs {
@@ -364,6 +320,205 @@ impl Store {
         batch.commit();
         Ok(done)
     }
+
+    /// Step 1 on every core: the files are independent, and most of the
+    /// time goes to the file system creating entries. Each thread takes a
+    /// contiguous run of the (sorted) files; this thread takes the first
+    /// and reports progress.
+    #[allow(clippy::too_many_arguments)]
+    fn prepare_all(
+        &self,
+        plan: &ImportPlan,
+        state: &[State],
+        message: &str,
+        labels: &[Label],
+        sig: &Signature,
+        batch: &mut Batch,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Prepared>> {
+        let n = plan.files.len();
+        let threads = match n {
+            0..256 => 1,
+            _ => std::thread::available_parallelism().map_or(1, |t| t.get().min(8)),
+        };
+        let chunk = n.div_ceil(threads).max(1);
+        let done = AtomicUsize::new(0);
+        let job = |files: &[ImportFile], state: &[State], tick: &mut dyn FnMut()| {
+            let mut temps = Temps::default();
+            let prepared = self.prepare(
+                plan.max_size,
+                files,
+                state,
+                message,
+                labels,
+                sig,
+                &mut temps,
+                tick,
+            );
+            (temps, prepared)
+        };
+        let mut parts = std::thread::scope(|scope| {
+            let mut chunks = plan.files.chunks(chunk).zip(state.chunks(chunk));
+            let first = chunks.next();
+            let others: Vec<_> = chunks
+                .map(|(files, state)| {
+                    let (job, done) = (&job, &done);
+                    scope.spawn(move || {
+                        job(files, state, &mut || {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        })
+                    })
+                })
+                .collect();
+            let mut parts = Vec::with_capacity(threads);
+            if let Some((files, state)) = first {
+                parts.push(job(files, state, &mut || {
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+                }));
+            }
+            parts.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().expect("import threads do not panic")),
+            );
+            parts
+        });
+        progress(done.load(Ordering::Relaxed));
+        // Every folder created is noted for undo, shallowest first so that
+        // undo (newest note first) removes a folder after those inside it,
+        // whichever thread made them.
+        let mut created: Vec<PathBuf> = Vec::new();
+        for (temps, _) in &mut parts {
+            created.append(&mut temps.created);
+            batch.changed.extend(temps.changed.drain());
+        }
+        created.sort_by_key(|dir| dir.components().count());
+        batch.undo.extend(created.into_iter().map(Undo::RemoveDir));
+        let mut out = Vec::with_capacity(n);
+        for (_, prepared) in parts {
+            out.extend(prepared?);
+        }
+        Ok(out)
+    }
+
+    /// Step 1 for a run of files: read, hash, and write the temp files.
+    #[allow(clippy::too_many_arguments)]
+    fn prepare(
+        &self,
+        max_size: u64,
+        files: &[ImportFile],
+        state: &[State],
+        message: &str,
+        labels: &[Label],
+        sig: &Signature,
+        temps: &mut Temps,
+        tick: &mut dyn FnMut(),
+    ) -> Result<Vec<Prepared>> {
+        let mut seen: HashSet<VersionId> = HashSet::new();
+        let mut out = Vec::with_capacity(files.len());
+        for (f, (newest, current)) in files.iter().zip(state) {
+            let bytes = read_prompt(&f.path, max_size)?;
+            let id = VersionId::of(&bytes);
+            let mut object = None;
+            if seen.insert(id.clone()) {
+                let path = self.objects().path(&id);
+                match fs::symlink_metadata(&path) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        object = Some((temps.temp(&path, &bytes)?, path));
+                    }
+                    Err(e) => return Err(Error::io("reading", &path)(e)),
+                }
+            }
+            let record = |action, label: Option<&Label>, from: &Option<VersionId>| Record {
+                time: sig.time,
+                action,
+                prompt: f.name.to_string(),
+                label: label.map(Label::to_string),
+                from: from.clone(),
+                to: id.clone(),
+                author: sig.author.clone(),
+                message: message.to_string(),
+                source: None,
+                file: if label.is_none() {
+                    f.file.clone()
+                } else {
+                    None
+                },
+                undo: false,
+            };
+            let version = match newest {
+                Some(newest) if *newest == id => None,
+                // A log with a record is appended to; a missing or empty
+                // one is created whole with its first record (as
+                // `fsutil::append_durable` does).
+                _ => {
+                    let line = record(Action::Add, None, newest).to_line();
+                    let path = self.versions_log_path(&f.name);
+                    Some(match newest {
+                        Some(_) => Log::Append(path, line),
+                        None => Log::New(temps.temp(&path, &line)?, path),
+                    })
+                }
+            };
+            let mut moves = Vec::new();
+            for (label, from) in labels.iter().zip(current) {
+                if from.as_ref() == Some(&id) {
+                    continue;
+                }
+                let line = record(Action::Label, Some(label), from).to_line();
+                let path = self.label_log_path(&f.name, label);
+                let log = match fs::metadata(&path) {
+                    Ok(meta) if meta.len() > 0 => Log::Append(path, line),
+                    Ok(_) => Log::New(temps.temp(&path, &line)?, path),
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        Log::New(temps.temp(&path, &line)?, path)
+                    }
+                    Err(e) => return Err(Error::io("reading", &path)(e)),
+                };
+                let ref_path = self.ref_path(&f.name, label);
+                let new_ref = (
+                    temps.temp(&ref_path, format!("{id}\n").as_bytes())?,
+                    ref_path,
+                );
+                moves.push((log, new_ref));
+            }
+            out.push(Prepared {
+                id,
+                object,
+                new_prompt: newest.is_none(),
+                version,
+                labels: moves,
+            });
+            tick();
+        }
+        Ok(out)
+    }
+}
+
+/// What the import found before writing, per file: NAME's newest version,
+/// and the current value of each `--label`.
+type State = (Option<VersionId>, Vec<Option<VersionId>>);
+
+/// Step 1's result for one file.
+struct Prepared {
+    id: VersionId,
+    /// The temp file of a new object, and where it goes.
+    object: Option<(TempPath, PathBuf)>,
+    /// NAME had no version before.
+    new_prompt: bool,
+    /// The `add` record, unless the file is NAME's newest version already.
+    version: Option<Log>,
+    /// Per label that moves: its record, and the temp file of its new ref.
+    labels: Vec<(Log, (TempPath, PathBuf))>,
+}
+
+/// One record for one log.
+enum Log {
+    /// A new log: a temp file holding the record, renamed into place.
+    New(TempPath, PathBuf),
+    /// A record appended to an existing log.
+    Append(PathBuf, Vec<u8>),
 }
 
 /// Read a prompt file, refusing an empty or oversized one (it may have
@@ -382,91 +537,39 @@ fn read_prompt(path: &Path, max_size: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Records for one kind of log: whole new files, or appends to existing ones.
+/// One thread's temp files: the folders it created (for undo) and the
+/// folders whose entries changed (synced one by one without `syncfs`).
 #[derive(Default)]
-struct Pending {
-    new_logs: Vec<(TempPath, PathBuf)>,
-    appends: Vec<(PathBuf, Vec<u8>)>,
-}
-
-impl Pending {
-    fn add(&mut self, batch: &mut Batch, path: PathBuf, line: Vec<u8>) -> Result<()> {
-        // A log is created whole with its first record (never empty, as in
-        // `fsutil::append_durable`); an existing one is appended to.
-        match fs::metadata(&path) {
-            Ok(meta) if meta.len() > 0 => self.appends.push((path, line)),
-            Ok(_) => self.new_logs.push((batch.temp(&path, &line)?, path)),
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                self.new_logs.push((batch.temp(&path, &line)?, path))
-            }
-            Err(e) => return Err(Error::io("reading", &path)(e)),
-        }
-        Ok(())
-    }
-
-    fn apply(self, batch: &mut Batch) -> Result<()> {
-        for (tmp, path) in self.new_logs {
-            batch.rename(tmp, &path, true)?;
-        }
-        for (path, line) in self.appends {
-            batch.append(&path, &line)?;
-        }
-        Ok(())
-    }
-}
-
-/// Writes made durable together, and how to undo them should the import fail.
-struct Batch {
-    root: File,
-    root_path: PathBuf,
-    /// Folders known to exist.
-    dirs: HashSet<PathBuf>,
-    /// Folders whose entries changed since the last sync (fsynced one by
-    /// one where there is no `syncfs`).
-    #[cfg_attr(target_os = "linux", allow(dead_code))]
+struct Temps {
+    known: HashSet<PathBuf>,
+    created: Vec<PathBuf>,
     changed: HashSet<PathBuf>,
-    undo: Vec<Undo>,
 }
 
-enum Undo {
-    RemoveFile(PathBuf),
-    RemoveDir(PathBuf),
-    CutBack(PathBuf, u64),
-    Restore(PathBuf, Vec<u8>),
-}
-
-impl Batch {
-    fn new(root: &Path) -> Result<Batch> {
-        Ok(Batch {
-            root: File::open(root).map_err(Error::io("opening", root))?,
-            root_path: root.to_path_buf(),
-            dirs: HashSet::new(),
-            changed: HashSet::new(),
-            undo: Vec::new(),
-        })
-    }
-
-    /// Create `dir` and its missing parents (noted for undo, not synced).
+impl Temps {
+    /// Create `dir` and its missing parents (not synced: step 1 ends with a sync).
     fn create_dirs(&mut self, dir: &Path) -> Result<()> {
-        if self.dirs.contains(dir) {
+        if self.known.contains(dir) {
             return Ok(());
         }
-        if !dir.is_dir() {
-            if let Some(parent) = dir.parent() {
-                self.create_dirs(parent)?;
-            }
-            match fs::create_dir(dir) {
-                Ok(()) => {
-                    self.undo.push(Undo::RemoveDir(dir.to_path_buf()));
-                    if let Some(parent) = dir.parent() {
-                        self.changed.insert(parent.to_path_buf());
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {}
-                Err(e) => return Err(Error::io("creating folder", dir)(e)),
-            }
+        let mut result = fs::create_dir(dir);
+        if matches!(&result, Err(e) if e.kind() == ErrorKind::NotFound) {
+            let parent = dir.parent().expect("store folders have a parent");
+            self.create_dirs(parent)?;
+            result = fs::create_dir(dir);
         }
-        self.dirs.insert(dir.to_path_buf());
+        match result {
+            Ok(()) => {
+                self.created.push(dir.to_path_buf());
+                if let Some(parent) = dir.parent() {
+                    self.changed.insert(parent.to_path_buf());
+                }
+            }
+            // Another thread may have made it; anything else is in the way.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(e) => return Err(Error::io("creating folder", dir)(e)),
+        }
+        self.known.insert(dir.to_path_buf());
         Ok(())
     }
 
@@ -493,6 +596,35 @@ impl Batch {
         self.changed.insert(dir.to_path_buf());
         Ok(tmp.into_temp_path())
     }
+}
+
+/// Writes made durable together, and how to undo them should the import fail.
+struct Batch {
+    root: File,
+    root_path: PathBuf,
+    /// Folders whose entries changed since the last sync (fsynced one by
+    /// one where there is no `syncfs`).
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    changed: HashSet<PathBuf>,
+    undo: Vec<Undo>,
+}
+
+enum Undo {
+    RemoveFile(PathBuf),
+    RemoveDir(PathBuf),
+    CutBack(PathBuf, u64),
+    Restore(PathBuf, Vec<u8>),
+}
+
+impl Batch {
+    fn new(root: &Path) -> Result<Batch> {
+        Ok(Batch {
+            root: File::open(root).map_err(Error::io("opening", root))?,
+            root_path: root.to_path_buf(),
+            changed: HashSet::new(),
+            undo: Vec::new(),
+        })
+    }
 
     /// Rename a temp file onto `path`; with `replace`, `path` may exist
     /// (its bytes are kept for undo).
@@ -508,6 +640,15 @@ impl Batch {
             self.changed.insert(dir.to_path_buf());
         }
         Ok(())
+    }
+
+    /// Write one record: rename a new log into place, or append.
+    fn apply(&mut self, log: Log) -> Result<()> {
+        match log {
+            // An empty log file may be in the way: replaced.
+            Log::New(tmp, path) => self.rename(tmp, &path, true),
+            Log::Append(path, line) => self.append(&path, &line),
+        }
     }
 
     /// Append one record to an existing log (a torn tail was cut before).

@@ -248,6 +248,15 @@ fn many_prompts_import_and_log_within_a_small_open_file_limit() {
             format!("prompt {i}\n"),
         );
     }
+    // Enough files for the import to use every core: a failure at any step
+    // still puts everything back, whichever thread created what.
+    let before = env.snapshot();
+    for step in [1, 3, 5] {
+        let mut cmd = env.command(&["add", "--dir", "many", "--label", "staging"]);
+        cmd.env("PROMPTREL_FAIL_AT", step.to_string());
+        crate::support::run_cmd(&mut cmd).fails(2);
+        assert_eq!(env.snapshot(), before, "step {step}: store changed");
+    }
     let run = env
         .run(&["add", "--dir", "many", "--label", "staging"])
         .ok();

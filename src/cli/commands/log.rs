@@ -61,45 +61,75 @@ fn write_all(
     json: bool,
     color: bool,
 ) -> Result<()> {
+    let mut line = String::with_capacity(512);
     for record in records {
         let record = record?;
         if json {
             out.write_all(&record.to_line())?;
         } else {
-            write_line(out, &record, color)?;
+            format_line(&mut line, &record, color);
+            out.write_all(line.as_bytes())?;
         }
     }
     Ok(())
 }
 
-fn write_line(out: &mut impl Write, r: &Record, color: bool) -> Result<()> {
-    let time = r.time.strftime("%Y-%m-%dT%H:%M:%SZ");
-    let target = match &r.label {
-        Some(label) => format!("{}@{label}", r.prompt),
-        None => r.prompt.clone(),
-    };
+/// One line of the human log into `line` (cleared first). A full log is
+/// mostly this, so it is built by hand, not with `strftime` and `format!`.
+fn format_line(line: &mut String, r: &Record, color: bool) {
+    use std::fmt::Write as _;
+    line.clear();
+    let t = jiff::tz::Offset::UTC.to_datetime(r.time);
+    let _ = write!(
+        line,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z  ",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let action = r.action.as_str();
+    line.push_str(action);
+    line.extend(std::iter::repeat_n(
+        ' ',
+        8usize.saturating_sub(action.len()),
+    ));
+    line.push_str("  ");
     let (b, id) = if color {
         (style::BOLD, style::ID)
     } else {
         (Style::new(), Style::new())
     };
-    let from = r.from.as_ref().map_or("-", |f| f.short());
-    let from_style = if r.from.is_some() { id } else { Style::new() };
-    write!(
-        out,
-        "{time}  {:<8}  {b}{target}{b:#}  {from_style}{from}{from_style:#} -> {id}{}{id:#}",
-        r.action.as_str(),
-        r.to.short()
-    )?;
+    let _ = write!(line, "{b}");
+    line.push_str(&r.prompt);
+    if let Some(label) = &r.label {
+        line.push('@');
+        line.push_str(label);
+    }
+    let _ = write!(line, "{b:#}  ");
+    match &r.from {
+        Some(from) => {
+            let _ = write!(line, "{id}{}{id:#}", from.short());
+        }
+        None => line.push('-'),
+    }
+    let _ = write!(line, " -> {id}{}{id:#}", r.to.short());
     match (&r.action, &r.source, r.undo) {
-        (Action::Promote, Some(source), _) => write!(out, " (from {source})")?,
-        (Action::Rollback, _, true) => write!(out, " (undo)")?,
+        (Action::Promote, Some(source), _) => {
+            line.push_str(" (from ");
+            line.push_str(source);
+            line.push(')');
+        }
+        (Action::Rollback, _, true) => line.push_str(" (undo)"),
         _ => {}
     }
-    write!(out, "  {}", r.author)?;
+    line.push_str("  ");
+    line.push_str(&r.author);
     if !r.message.is_empty() {
-        write!(out, ": {}", r.message.replace('\n', " "))?;
+        line.push_str(": ");
+        line.extend(r.message.chars().map(|c| if c == '\n' { ' ' } else { c }));
     }
-    writeln!(out)?;
-    Ok(())
+    line.push('\n');
 }
