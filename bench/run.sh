@@ -210,6 +210,10 @@ memsh() { # OP N TOOL PREP SHELL-COMMAND
     printf '%s\t%s\t%s\t%s\n' "$op" "$n" "$tool" "$kb" >>"$OUT/mem.tsv"
 }
 
+# Let the builds' and the data's writes reach the disk before timing anything.
+sync
+sleep 5
+
 # ----- the machine --------------------------------------------------------
 step "machine"
 {

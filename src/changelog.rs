@@ -225,7 +225,8 @@ impl Reverse {
                 return Ok(None);
             }
             let body_end = self.buf.len() - 1; // the last line's `\n`
-            match self.buf[..body_end].iter().rposition(|&b| b == b'\n') {
+            // memrchr: a full log scans every byte of every record here.
+            match memchr::memrchr(b'\n', &self.buf[..body_end]) {
                 Some(i) => return self.take(i + 1, body_end).map(Some),
                 None if self.pos == 0 || !self.fill()? => return self.take(0, body_end).map(Some),
                 None => continue,
