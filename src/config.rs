@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 
 /// The on-disk format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The store's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +80,7 @@ impl Config {
     }
 
     /// The config when `bytes` are exactly what [`Config::to_yaml`] writes
-    /// for format 1 and labels that YAML reads as plain strings; `None` for
+    /// for this format and labels that YAML reads as plain strings; `None` for
     /// anything else, which the YAML parser then decides (same result).
     fn parse_as_written(bytes: &[u8]) -> Option<Config> {
         let template = Config {
@@ -165,7 +165,7 @@ mod tests {
             );
         }
         assert!(Config::parse_as_written(Config::default().to_yaml().as_bytes()).is_some());
-        for other in ["format: 1\n", "format: 1\nprotected_labels: [prod]\n"] {
+        for other in ["format: 2\n", "format: 2\nprotected_labels: [prod]\n"] {
             assert!(Config::parse_as_written(other.as_bytes()).is_none());
         }
         let crlf = Config::default().to_yaml().replace('\n', "\r\n");

@@ -229,6 +229,23 @@ pub enum Error {
         /// One line per file: its path relative to `dir` and what is wrong.
         problems: Vec<String>,
     },
+    /// A ref holds git merge-conflict markers: the label was moved
+    /// differently on two branches, and a person must choose.
+    #[error(
+        "{name}@{label} has an unresolved git merge conflict in {}: two branches moved it, to {}",
+        path.display(),
+        sides.iter().map(|s| s.short()).collect::<Vec<_>>().join(" and ")
+    )]
+    MergeConflict {
+        /// The ref file.
+        path: PathBuf,
+        /// The prompt.
+        name: String,
+        /// The label.
+        label: String,
+        /// The ids in the conflict, in file order.
+        sides: Vec<VersionId>,
+    },
     /// Stored bytes do not match their hash, or a record is damaged.
     #[error("integrity error in {}: {detail}", path.display())]
     Corrupt {

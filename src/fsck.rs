@@ -13,12 +13,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::changelog::{self, Action, Record};
+use std::collections::HashSet;
+
+use crate::changelog::{self, Action, Entry, FileName, LogFile, Record};
 use crate::error::{Error, Result};
-use crate::fsutil::{self, TEMP_PREFIX};
+use crate::fsutil::TEMP_PREFIX;
 use crate::id::VersionId;
 use crate::name::{Label, PromptName};
-use crate::refs;
+use crate::refs::{self, RefValue};
 use crate::store::{Store, VERSIONS_LOG};
 
 /// One thing wrong with the store.
@@ -60,7 +62,7 @@ struct Checker<'a> {
     report: Report,
     /// Object files found by the walk, so that each record's `to` is a set
     /// lookup rather than one `stat` per record (300 000 for 100 000 moves).
-    found: std::collections::HashSet<VersionId>,
+    found: HashSet<VersionId>,
 }
 
 impl Store {
@@ -71,7 +73,7 @@ impl Store {
             store: self,
             repair,
             report: Report::default(),
-            found: std::collections::HashSet::new(),
+            found: HashSet::new(),
         };
         checker.objects()?;
         checker.logs_and_refs()?;
@@ -187,10 +189,15 @@ impl Checker<'_> {
                     .map(|p| p.to_string_lossy().into_owned())
                     .collect();
                 let prompt = prompt.join("/");
-                let valid_file = name == VERSIONS_LOG && tree == "logs"
-                    || name
-                        .strip_prefix('@')
-                        .is_some_and(|l| Label::new(l).is_ok());
+                let valid_stem =
+                    |stem: &str| stem.strip_prefix('@').is_some_and(|l| Label::new(l).is_ok());
+                let valid_file = match tree {
+                    "logs" => match changelog::parse_file_name(&name) {
+                        FileName::Log { stem, .. } => stem == VERSIONS_LOG || valid_stem(stem),
+                        FileName::Other => false,
+                    },
+                    _ => valid_stem(&name),
+                };
                 if !entry.file_type().is_file() {
                     self.problem(
                         entry.path(),
@@ -220,9 +227,11 @@ impl Checker<'_> {
     }
 
     fn prompt(&mut self, name: &PromptName) -> Result<()> {
-        let versions = self.store.versions_log_path(name);
-        let adds = self.log_file(&versions, name, None)?;
-        if !versions.is_file() {
+        let dir = self.store.prompt_path("logs", name);
+        let mut logs = changelog::scan(&dir)?;
+        let versions_files = logs.remove(VERSIONS_LOG).unwrap_or_default();
+        let versions = dir.join(format!("{VERSIONS_LOG}~…"));
+        if versions_files.is_empty() {
             self.problem(
                 &versions,
                 "missing-log",
@@ -230,21 +239,26 @@ impl Checker<'_> {
                 false,
             );
         }
+        let adds = self.log(&versions, versions_files, name, None)?;
         // Without a readable versions log, "is this a version of NAME?" has no answer.
-        let known: Option<std::collections::HashSet<VersionId>> =
+        let known: Option<HashSet<VersionId>> =
             adds.map(|adds| adds.iter().map(|r| r.to.clone()).collect());
         // A label may have a ref, a log, or (when damaged) only one of them.
         let mut labels: Vec<Label> = refs::labels_in(&self.store.prompt_path("refs", name))?;
-        for label in refs::labels_in(&self.store.prompt_path("logs", name))? {
-            if !labels.contains(&label) {
+        for stem in logs.keys() {
+            if let Some(label) = stem.strip_prefix('@').and_then(|l| Label::new(l).ok())
+                && !labels.contains(&label)
+            {
                 labels.push(label);
             }
         }
+        labels.sort();
         for label in labels {
-            let log = self.store.label_log_path(name, &label);
-            let Some(records) = self.log_file(&log, name, Some(&label))? else {
+            let files = logs.remove(&label.file_name()).unwrap_or_default();
+            let log = dir.join(format!("{}~…", label.file_name()));
+            let Some(records) = self.log(&log, files, name, Some(&label))? else {
                 // The damage is reported; only the ref itself can still be checked.
-                self.label_ref(name, &label, None, false)?;
+                self.label_ref(name, &label, None)?;
                 continue;
             };
             for r in &records {
@@ -260,98 +274,143 @@ impl Checker<'_> {
                     );
                 }
             }
-            self.label_ref(name, &label, records.last(), true)?;
+            self.label_ref(name, &label, Some(&records))?;
         }
         Ok(())
     }
 
-    /// Check one log file; returns its records, or `None` when it is damaged
-    /// (reported here, so checks that need its records are skipped).
-    fn log_file(
+    /// Check one log (its files, then its records in log order); returns
+    /// its records oldest first, or `None` when a file is damaged (reported
+    /// here, so checks that need the records are skipped).
+    fn log(
         &mut self,
         path: &Path,
+        files: Vec<LogFile>,
         name: &PromptName,
         label: Option<&Label>,
     ) -> Result<Option<Vec<Record>>> {
-        if let Some(len) = changelog::torn_tail(path)? {
-            if self.repair {
-                fsutil::truncate_durable(path, len)?;
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut damaged = false;
+        for file in &files {
+            match file.read_checked() {
+                Ok(mut found) => entries.append(&mut found),
+                Err(Error::Corrupt { detail, path }) => {
+                    self.problem(&path, "damaged-record", detail, false);
+                    damaged = true;
+                }
+                Err(e) => return Err(e),
             }
-            self.problem(
-                path,
-                "torn-record",
-                "the last record was cut off by a crash (not written)",
-                self.repair,
-            );
         }
-        let records = match changelog::read_all(path) {
-            Ok(records) => records,
-            Err(Error::Corrupt { detail, .. }) => {
-                self.problem(path, "damaged-record", detail, false);
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
-        };
+        if damaged {
+            return Ok(None);
+        }
+        entries.sort_by(Entry::log_order);
+        entries.dedup_by(|a, b| a.line == b.line);
+        let records: Vec<Record> = entries.into_iter().map(|e| e.record).collect();
         self.report.records += records.len();
-        let mut previous: Option<&VersionId> = None;
-        for (i, r) in records.iter().enumerate() {
-            let line = i + 1;
-            let expected_action = match label {
-                None => r.action == Action::Add,
-                Some(_) => r.action != Action::Add,
-            };
-            if r.prompt != name.as_str()
-                || r.label.as_deref() != label.map(|l| l.as_str())
-                || !expected_action
-            {
+        // The `to` of every record by seq, for the chain: a record moves
+        // from a value its log reached before it.
+        let mut reached: HashSet<&VersionId> = HashSet::new();
+        let mut seqs = records.iter().map(|r| r.seq).peekable();
+        let mut expected_seq = 1;
+        while let Some(seq) = seqs.next() {
+            if seq > expected_seq {
                 self.problem(
                     path,
-                    "misplaced-record",
+                    "missing-record",
                     format!(
-                        "line {line}: {} {} record for {}{} does not belong in this file",
-                        if r.action == Action::Add { "an" } else { "a" },
-                        r.action.as_str(),
-                        r.prompt,
-                        r.label
-                            .as_ref()
-                            .map(|l| format!("@{l}"))
-                            .unwrap_or_default()
+                        "no record with seq {expected_seq}{}: a record file was deleted?",
+                        if seq > expected_seq + 1 {
+                            format!(" to {}", seq - 1)
+                        } else {
+                            String::new()
+                        }
                     ),
                     false,
                 );
             }
-            if !self.found.contains(&r.to) && !self.store.objects().contains(&r.to) {
-                self.problem(
-                    path,
-                    "missing-object",
-                    format!("line {line}: version {} is not in objects/", r.to.short()),
-                    false,
-                );
+            expected_seq = seq + 1;
+            while seqs.next_if_eq(&seq).is_some() {}
+        }
+        let mut i = 0;
+        while i < records.len() {
+            // Records with one seq were written on different branches: each
+            // chains from what came before, not from the other.
+            let seq = records[i].seq;
+            let end = i + records[i..].iter().take_while(|r| r.seq == seq).count();
+            for r in &records[i..end] {
+                self.record(path, r, name, label, &reached);
             }
-            if r.from.as_ref() != previous {
-                self.problem(path, "broken-chain", format!(
-                    "line {line}: moves from {} but the previous record left it at {} (edited by hand, or a git merge kept both sides?)",
-                    r.from.as_ref().map_or("nothing", |f| f.short()),
-                    previous.map_or("nothing", |p| p.short())
-                ), false);
-            }
-            previous = Some(&r.to);
+            reached.extend(records[i..end].iter().map(|r| &r.to));
+            i = end;
         }
         Ok(Some(records))
     }
 
-    /// Check a label's ref, and (when its log could be read) that it agrees
-    /// with the log's last record.
-    fn label_ref(
+    fn record(
         &mut self,
+        path: &Path,
+        r: &Record,
         name: &PromptName,
-        label: &Label,
-        last: Option<&Record>,
-        log_readable: bool,
-    ) -> Result<()> {
+        label: Option<&Label>,
+        reached: &HashSet<&VersionId>,
+    ) {
+        let seq = r.seq;
+        let expected_action = match label {
+            None => r.action == Action::Add,
+            Some(_) => r.action != Action::Add,
+        };
+        if r.prompt != name.as_str() || r.label.as_deref() != label.map(|l| l.as_str()) || !expected_action {
+            self.problem(
+                path,
+                "misplaced-record",
+                format!(
+                    "seq {seq}: {} {} record for {}{} does not belong in this log",
+                    if r.action == Action::Add { "an" } else { "a" },
+                    r.action.as_str(),
+                    r.prompt,
+                    r.label.as_ref().map(|l| format!("@{l}")).unwrap_or_default()
+                ),
+                false,
+            );
+        }
+        if !self.found.contains(&r.to) && !self.store.objects().contains(&r.to) {
+            self.problem(
+                path,
+                "missing-object",
+                format!("seq {seq}: version {} is not in objects/", r.to.short()),
+                false,
+            );
+        }
+        let chained = match &r.from {
+            None => reached.is_empty() || label.is_some() && seq == 1,
+            Some(from) => reached.contains(from) || reached.is_empty(),
+        };
+        if !chained {
+            self.problem(path, "broken-chain", format!(
+                "seq {seq}: moves from {}, a value this log never reached before (edited by hand?)",
+                r.from.as_ref().map_or("nothing", |f| f.short()),
+            ), false);
+        }
+    }
+
+    /// Check a label's ref, and (when its log could be read) that it agrees
+    /// with the log's newest record.
+    fn label_ref(&mut self, name: &PromptName, label: &Label, records: Option<&[Record]>) -> Result<()> {
         let path = self.store.ref_path(name, label);
-        let current = match refs::read(&path) {
-            Ok(current) => current,
+        let current = match refs::read_value(&path) {
+            Ok(RefValue::Conflict(sides)) => {
+                self.report.refs += 1;
+                let message = format!(
+                    "{name}@{label} was moved differently on two git branches and the merge left both ids in the file:\n{}{}",
+                    self.describe_sides(&sides, records.unwrap_or_default()),
+                    self.settle_hint(name, label, &sides)
+                );
+                self.problem(&path, "merge-conflict", message, false);
+                return Ok(());
+            }
+            Ok(RefValue::Id(id)) => Some(id),
+            Ok(RefValue::Missing) => None,
             Err(Error::Corrupt { detail, .. }) => {
                 self.report.refs += 1;
                 self.problem(&path, "bad-ref", detail, false);
@@ -375,27 +434,81 @@ impl Checker<'_> {
                 false,
             );
         }
-        if !log_readable {
+        let Some(records) = records else {
             return Ok(());
-        }
+        };
+        let last = records.last();
+        let head_seq = last.map_or(0, |r| r.seq);
+        let head: Vec<&Record> = records.iter().rev().take_while(|r| r.seq == head_seq).collect();
+        let mut head_values: Vec<VersionId> = head.iter().map(|r| r.to.clone()).collect();
+        head_values.sort();
+        head_values.dedup();
         match (last, &current) {
             (None, Some(_)) => self.problem(&path, "unlogged-label", format!("{name}@{label} has no changelog; it was not set by promptrel"), false),
+            (Some(_), _) if head_values.len() > 1 => {
+                let message = format!(
+                    "{name}@{label} was moved differently on two git branches (merged); the label now points to {}:\n{}{}",
+                    current.as_ref().map_or("nothing", |c| c.short()),
+                    self.describe_sides(&head_values, records),
+                    self.settle_hint(name, label, &head_values)
+                );
+                self.problem(&path, "unsettled-merge", message, false);
+            }
             (Some(last), _) if current.as_ref() == Some(&last.to) => {}
             (Some(last), _) if current == last.from => {
-                // A crash between the log append and the ref write.
+                // A crash between the record and the ref write.
                 if self.repair {
                     refs::write(&path, &last.to)?;
                 }
                 self.problem(&path, "ref-behind-log", format!("{name}@{label} is one move behind its changelog (interrupted write); the move to {} completes it", last.to.short()), self.repair);
             }
-            (Some(last), _) => self.problem(&path, "ref-disagrees", format!(
-                "{name}@{label} points to {} but its changelog ends at {}; settle it with `promptrel label` or `promptrel promote`",
-                current.as_ref().map_or("nothing", |c| c.short()),
-                last.to.short()
-            ), false),
+            (Some(last), _) => {
+                let keep = current.clone().into_iter().collect::<Vec<_>>();
+                self.problem(&path, "ref-disagrees", format!(
+                    "{name}@{label} points to {} but its changelog ends at {}.{}",
+                    current.as_ref().map_or("nothing", |c| c.short()),
+                    last.to.short(),
+                    if keep.is_empty() { String::new() } else { format!("\n{}", self.settle_hint(name, label, &keep)) }
+                ), false)
+            }
             (None, None) => {}
         }
         Ok(())
+    }
+
+    /// One line per candidate value: which newest record moved the label there.
+    fn describe_sides(&self, sides: &[VersionId], records: &[Record]) -> String {
+        let mut out = String::new();
+        for side in sides {
+            match records.iter().rev().find(|r| &r.to == side) {
+                Some(r) => out.push_str(&format!(
+                    "  {}: {} {}, {}: {}\n",
+                    side.short(),
+                    r.action.as_str(),
+                    r.time,
+                    r.author,
+                    r.message
+                )),
+                None => out.push_str(&format!("  {}\n", side.short())),
+            }
+        }
+        out
+    }
+
+    /// How to record the choice, for each candidate.
+    fn settle_hint(&self, name: &PromptName, label: &Label, sides: &[VersionId]) -> String {
+        let protected = self.store.config().is_ok_and(|c| c.is_protected(label.as_str()));
+        let choices: Vec<String> = sides
+            .iter()
+            .map(|side| {
+                if protected {
+                    format!("promptrel rollback {name} {label} --to {} -m \"settle merge\"", side.short())
+                } else {
+                    format!("promptrel label {name} {label} {} -m \"settle merge\"", side.short())
+                }
+            })
+            .collect();
+        format!("settle it by choosing one: `{}`", choices.join("` or `"))
     }
 
     fn temp_files(&mut self) -> Result<()> {

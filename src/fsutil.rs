@@ -3,15 +3,15 @@
 //! - Whole files (objects, refs, config) are written to a temp file in the
 //!   target's own folder, synced, renamed over the target, and the folder is
 //!   synced so the new name survives a crash.
-//! - Log records are appended with one `write_all` each and synced before the
-//!   command that wrote them reports success.
+//! - Changelog records are whole files too (one per record, or a pack), so
+//!   nothing in the store is ever appended to or changed in place.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::failpoint::{self, Hit};
+use crate::failpoint;
 
 /// Prefix of temp files, so `fsck` and `.gitignore` can recognise leftovers.
 pub const TEMP_PREFIX: &str = ".tmp-";
@@ -64,75 +64,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
-/// Append one record to `path` (created if missing) and make it durable.
-///
-/// The record must end with `\n`; a reader that finds a last line without one
-/// knows the write was torn and ignores it.
-///
-/// A missing (or empty) log is created with its first record in one atomic
-/// rename, never appended to: a crash must not leave a `+versions` file with
-/// no record in it, which readers would take for a prompt with no versions.
-pub fn append_durable(path: &Path, record: &[u8]) -> Result<()> {
-    debug_assert!(record.ends_with(b"\n"));
-    match fs::metadata(path) {
-        Ok(meta) if meta.len() > 0 => {}
-        Ok(_) => return write_atomic(path, record),
-        Err(e) if e.kind() == ErrorKind::NotFound => return write_atomic(path, record),
-        Err(e) => return Err(Error::io("reading", path)(e)),
-    }
-    let mut file = OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(Error::io("opening", path))?;
-    // A short write, then the crash or the error (`ENOSPC` mid-record).
-    let torn = match failpoint::hit("record appended halfway") {
-        Hit::Pass => None,
-        Hit::Crash => Some(None),
-        Hit::Fail(e) => Some(Some(e)),
-    };
-    if let Some(fault) = torn {
-        let _ = file
-            .write_all(&record[..record.len() / 2])
-            .and_then(|()| file.sync_data());
-        match fault {
-            None => failpoint::crash("record appended halfway"),
-            Some(e) => return Err(Error::io("appending to", path)(e)),
-        }
-    }
-    file.write_all(record)
-        .and_then(|()| file.sync_data())
-        .and_then(|()| failpoint::step("record appended"))
-        .map_err(Error::io("appending to", path))?;
-    Ok(())
-}
-
-/// Cut `path` back to `len` bytes (used to drop a torn last record) durably.
-pub fn truncate_durable(path: &Path, len: u64) -> Result<()> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(Error::io("opening", path))?;
-    file.set_len(len)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| failpoint::step("torn record cut off"))
-        .map_err(Error::io("truncating", path))?;
-    Ok(())
-}
-
 // ----- undo: putting back what a failed command wrote ----------------------
 //
 // Used by the store's undo guard after an error (a replaced ref is restored
-// with `write_atomic`). These three are not failpoint steps: an injected
+// with `write_atomic`). These two are not failpoint steps: an injected
 // fault fires once, at the step that fails, and never in its own undo.
-
-/// Cut a log this command appended to back to its previous `len`, durably.
-pub fn cut_back(path: &Path, len: u64) -> Result<()> {
-    OpenOptions::new()
-        .write(true)
-        .open(path)
-        .and_then(|file| file.set_len(len).and_then(|()| file.sync_all()))
-        .map_err(Error::io("truncating", path))
-}
 
 /// Remove a file this command created, durably (already gone is fine).
 pub fn remove_file(path: &Path) -> Result<()> {

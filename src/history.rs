@@ -2,11 +2,10 @@
 //! logs, merged newest first and read from the ends of the files, so `-n 20`
 //! costs the same however long the history is.
 
-use crate::changelog::{Record, Reverse};
+use crate::changelog::{self, Log, Record, Reverse};
 use crate::error::Result;
 use crate::name::{Label, PromptName};
-use crate::refs;
-use crate::store::Store;
+use crate::store::{Store, VERSIONS_LOG};
 
 impl Store {
     /// Changelog records, newest first, streamed from the ends of the logs.
@@ -15,8 +14,8 @@ impl Store {
             Some(name) => {
                 self.require_prompt(name)?;
                 if let Some(label) = &filter.label
-                    && !self.label_log_path(name, label).exists()
-                    && self.label(name, label)?.is_none()
+                    && !self.label_log(name, label).exists()?
+                    && self.label_value(name, label)? == crate::refs::RefValue::Missing
                 {
                     return Err(self.unknown_label(name, label)?);
                 }
@@ -26,18 +25,25 @@ impl Store {
         };
         let mut sources = Vec::new();
         for name in &names {
-            let labels = match &filter.label {
-                Some(label) => vec![label.clone()],
-                None => {
-                    sources.push(Reverse::open(&self.versions_log_path(name))?);
-                    let dir = self.prompt_path("logs", name);
-                    let mut labels = refs::labels_in(&dir)?;
-                    labels.retain(|l| self.label_log_path(name, l).is_file());
-                    labels
-                }
+            // One listing of the prompt's folder finds all of its logs.
+            let dir = self.prompt_path("logs", name);
+            let logs = changelog::scan(&dir)?;
+            let stems: Vec<String> = match &filter.label {
+                Some(label) => vec![label.file_name()],
+                // `+versions`, then label logs sorted by label (FORMAT.md §6.4).
+                None => std::iter::once(VERSIONS_LOG.to_string())
+                    .chain(
+                        logs.keys()
+                            .filter(|s| s.strip_prefix('@').is_some_and(|l| Label::new(l).is_ok()))
+                            .cloned(),
+                    )
+                    .collect(),
             };
-            for label in labels {
-                sources.push(Reverse::open(&self.label_log_path(name, &label))?);
+            let mut logs = logs;
+            for stem in stems {
+                if let Some(files) = logs.remove(&stem) {
+                    sources.push(Reverse::of_log_files(Log::new(dir.clone(), stem), files));
+                }
             }
         }
         LogIter::new(sources)

@@ -20,8 +20,7 @@
 //!    written as a temp file (`.tmp-*`, which readers ignore) in its own
 //!    folder; sync;
 //! 2. objects are renamed into place; sync;
-//! 3. `+versions` records: new logs renamed into place, existing logs
-//!    appended to; sync;
+//! 3. `+versions` records (each a new file) renamed into place; sync;
 //! 4. label records, the same way; sync;
 //! 5. refs renamed over the old ones; sync.
 //!
@@ -34,14 +33,15 @@
 //! other command.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tempfile::TempPath;
 
-use crate::changelog::{self, Action, Record, Reverse};
+use crate::changelog::{Action, Record};
+use crate::update::LabelState;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::fsutil::{self, TEMP_PREFIX};
@@ -244,18 +244,14 @@ impl Store {
         // Everything that can refuse the import is read before the first write.
         let mut state: Vec<State> = Vec::with_capacity(plan.files.len());
         for f in &plan.files {
-            let log = self.versions_log_path(&f.name);
-            if let Some(len) = changelog::torn_tail(&log)? {
-                fsutil::truncate_durable(&log, len)?;
-            }
-            let newest = Reverse::open(&log)?.next_record()?.map(|r| r.to);
+            let (newest, seq) = self.versions_log(&f.name).head()?;
             let mut current = Vec::with_capacity(labels.len());
             for label in labels {
                 // Also finishes a move a crashed writer logged but did not apply.
                 self.settle(&f.name, label)?;
-                current.push(self.label(&f.name, label)?);
+                current.push(self.label_state(&f.name, label)?);
             }
-            state.push((newest, current));
+            state.push((newest.map(|r| r.to), seq, current));
         }
 
         // Declared before the pending temp files: on an early return those
@@ -271,8 +267,8 @@ impl Store {
             self.prepare_all(plan, &state, message, labels, sig, &mut batch, progress)?;
         let mut objects: Vec<(TempPath, PathBuf)> = Vec::new();
         let mut stored: HashSet<VersionId> = HashSet::new();
-        let mut versions: Vec<Log> = Vec::new();
-        let mut label_logs: Vec<Log> = Vec::new();
+        let mut versions: Vec<NewFile> = Vec::new();
+        let mut label_logs: Vec<NewFile> = Vec::new();
         let mut refs: Vec<(TempPath, PathBuf)> = Vec::new();
         for file in prepared {
             if let Some(object) = file.object {
@@ -304,12 +300,12 @@ impl Store {
         }
         batch.sync("import: objects in place")?;
         // Steps 3 and 4: records, `+versions` before label logs.
-        for log in versions {
-            batch.apply(log)?;
+        for (tmp, path) in versions {
+            batch.rename(tmp, &path, false)?;
         }
         batch.sync("import: versions recorded")?;
-        for log in label_logs {
-            batch.apply(log)?;
+        for (tmp, path) in label_logs {
+            batch.rename(tmp, &path, false)?;
         }
         batch.sync("import: label moves recorded")?;
         // Step 5: refs.
@@ -416,7 +412,7 @@ impl Store {
     ) -> Result<Vec<Prepared>> {
         let mut seen: HashSet<VersionId> = HashSet::new();
         let mut out = Vec::with_capacity(files.len());
-        for (f, (newest, current)) in files.iter().zip(state) {
+        for (f, (newest, seq, current)) in files.iter().zip(state) {
             let bytes = read_prompt(&f.path, max_size)?;
             let id = VersionId::of(&bytes);
             let mut object = None;
@@ -430,12 +426,13 @@ impl Store {
                     Err(e) => return Err(Error::io("reading", &path)(e)),
                 }
             }
-            let record = |action, label: Option<&Label>, from: &Option<VersionId>| Record {
+            let record = |action, label: Option<&Label>, seq, from: Option<VersionId>| Record {
                 time: sig.time,
                 action,
                 prompt: f.name.to_string(),
                 label: label.map(Label::to_string),
-                from: from.clone(),
+                seq,
+                from,
                 to: id.clone(),
                 author: sig.author.clone(),
                 message: message.to_string(),
@@ -449,33 +446,20 @@ impl Store {
             };
             let version = match newest {
                 Some(newest) if *newest == id => None,
-                // A log with a record is appended to; a missing or empty
-                // one is created whole with its first record (as
-                // `fsutil::append_durable` does).
                 _ => {
-                    let line = record(Action::Add, None, newest).to_line();
-                    let path = self.versions_log_path(&f.name);
-                    Some(match newest {
-                        Some(_) => Log::Append(path, line),
-                        None => Log::New(temps.temp(&path, &line)?, path),
-                    })
+                    let record = record(Action::Add, None, *seq, newest.clone());
+                    let path = self.versions_log(&f.name).loose_path(&record);
+                    Some((temps.temp(&path, &record.to_line())?, path))
                 }
             };
             let mut moves = Vec::new();
-            for (label, from) in labels.iter().zip(current) {
-                if from.as_ref() == Some(&id) {
+            for (label, state) in labels.iter().zip(current) {
+                if !state.moves(&id) {
                     continue;
                 }
-                let line = record(Action::Label, Some(label), from).to_line();
-                let path = self.label_log_path(&f.name, label);
-                let log = match fs::metadata(&path) {
-                    Ok(meta) if meta.len() > 0 => Log::Append(path, line),
-                    Ok(_) => Log::New(temps.temp(&path, &line)?, path),
-                    Err(e) if e.kind() == ErrorKind::NotFound => {
-                        Log::New(temps.temp(&path, &line)?, path)
-                    }
-                    Err(e) => return Err(Error::io("reading", &path)(e)),
-                };
+                let record = record(Action::Label, Some(label), state.next_seq, state.from());
+                let path = self.label_log(&f.name, label).loose_path(&record);
+                let log = (temps.temp(&path, &record.to_line())?, path);
                 let ref_path = self.ref_path(&f.name, label);
                 let new_ref = (
                     temps.temp(&ref_path, format!("{id}\n").as_bytes())?,
@@ -496,9 +480,9 @@ impl Store {
     }
 }
 
-/// What the import found before writing, per file: NAME's newest version,
-/// and the current value of each `--label`.
-type State = (Option<VersionId>, Vec<Option<VersionId>>);
+/// What the import found before writing, per file: NAME's newest version
+/// and the `seq` of its next record, and where each `--label` is.
+type State = (Option<VersionId>, u64, Vec<LabelState>);
 
 /// Step 1's result for one file.
 struct Prepared {
@@ -508,18 +492,13 @@ struct Prepared {
     /// NAME had no version before.
     new_prompt: bool,
     /// The `add` record, unless the file is NAME's newest version already.
-    version: Option<Log>,
+    version: Option<NewFile>,
     /// Per label that moves: its record, and the temp file of its new ref.
-    labels: Vec<(Log, (TempPath, PathBuf))>,
+    labels: Vec<(NewFile, NewFile)>,
 }
 
-/// One record for one log.
-enum Log {
-    /// A new log: a temp file holding the record, renamed into place.
-    New(TempPath, PathBuf),
-    /// A record appended to an existing log.
-    Append(PathBuf, Vec<u8>),
-}
+/// A temp file holding a new file's bytes, and where it goes.
+type NewFile = (TempPath, PathBuf);
 
 /// Read a prompt file, refusing an empty or oversized one (it may have
 /// changed since the plan was made).
@@ -612,7 +591,6 @@ struct Batch {
 enum Undo {
     RemoveFile(PathBuf),
     RemoveDir(PathBuf),
-    CutBack(PathBuf, u64),
     Restore(PathBuf, Vec<u8>),
 }
 
@@ -642,30 +620,6 @@ impl Batch {
         Ok(())
     }
 
-    /// Write one record: rename a new log into place, or append.
-    fn apply(&mut self, log: Log) -> Result<()> {
-        match log {
-            // An empty log file may be in the way: replaced.
-            Log::New(tmp, path) => self.rename(tmp, &path, true),
-            Log::Append(path, line) => self.append(&path, &line),
-        }
-    }
-
-    /// Append one record to an existing log (a torn tail was cut before).
-    fn append(&mut self, path: &Path, line: &[u8]) -> Result<()> {
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(Error::io("opening", path))?;
-        let len = file.metadata().map_err(Error::io("reading", path))?.len();
-        self.undo.push(Undo::CutBack(path.to_path_buf(), len));
-        file.write_all(line)
-            .map_err(Error::io("appending to", path))?;
-        #[cfg(not(target_os = "linux"))]
-        file.sync_data().map_err(Error::io("appending to", path))?;
-        Ok(())
-    }
-
     /// Make everything written so far durable; one failpoint step.
     fn sync(&mut self, step: &'static str) -> Result<()> {
         #[cfg(target_os = "linux")]
@@ -690,7 +644,6 @@ impl Drop for Batch {
     fn drop(&mut self) {
         while let Some(note) = self.undo.pop() {
             let undone = match &note {
-                Undo::CutBack(path, len) => fsutil::cut_back(path, *len),
                 Undo::RemoveFile(path) => fsutil::remove_file(path),
                 Undo::RemoveDir(dir) => fsutil::remove_dir(dir),
                 Undo::Restore(path, bytes) => fsutil::write_atomic(path, bytes),

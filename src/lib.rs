@@ -57,6 +57,7 @@ pub use history::{LogFilter, LogIter};
 pub use id::{MIN_PREFIX, SHORT_LEN, VersionId};
 pub use import::{ImportFile, ImportPlan, Imported};
 pub use name::{Label, PromptName};
+pub use refs::RefValue;
 pub use rev::{Rev, Spec};
 pub use store::{DIR_NAME, PromptInfo, Signature, Store};
 pub use update::{Added, Moved, PromoteOptions};

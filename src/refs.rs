@@ -9,12 +9,34 @@ use crate::fsutil;
 use crate::id::VersionId;
 use crate::name::Label;
 
-/// Read the ref at `path`; `Ok(None)` when the label does not exist.
-///
-/// A ref must be a regular file: a symbolic link (or a folder) in its place is
-/// refused, so a label can never serve, or on a move clobber, a file outside
-/// the store.
-pub fn read(path: &Path) -> Result<Option<VersionId>> {
+/// What a ref file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefValue {
+    /// No ref file: the label does not exist.
+    Missing,
+    /// One version id.
+    Id(VersionId),
+    /// Git merge-conflict markers around two (or more) ids: the label was
+    /// moved differently on two branches and a person must choose. The ids
+    /// are in the order of the file (ours, [base,] theirs).
+    Conflict(Vec<VersionId>),
+}
+
+impl RefValue {
+    /// The id, if the ref holds exactly one.
+    pub fn id(&self) -> Option<&VersionId> {
+        match self {
+            RefValue::Id(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+const CONFLICT: &str = "this label has an unresolved git merge conflict: keep one of the two ids \
+     (the label's log, `promptrel log NAME --label LABEL`, shows both moves)";
+
+/// Read the ref at `path`, telling a merge conflict apart from damage.
+pub fn read_value(path: &Path) -> Result<RefValue> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
             return Err(Error::corrupt(
@@ -26,13 +48,46 @@ pub fn read(path: &Path) -> Result<Option<VersionId>> {
             return Err(Error::corrupt(path, "a label file must be a regular file"));
         }
         Ok(_) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(RefValue::Missing),
         Err(e) => return Err(Error::io("reading", path)(e)),
     }
     let Some(bytes) = fsutil::read_optional(path)? else {
-        return Ok(None);
+        return Ok(RefValue::Missing);
     };
-    parse(path, &bytes).map(Some)
+    if let Some(sides) = conflict_sides(&bytes) {
+        return Ok(RefValue::Conflict(sides));
+    }
+    parse(path, &bytes).map(RefValue::Id)
+}
+
+/// The ids between git's conflict markers (`<<<<<<<`, `|||||||`,
+/// `=======`, `>>>>>>>`), when the file is exactly one such conflict of
+/// valid ids; `None` for anything else.
+fn conflict_sides(bytes: &[u8]) -> Option<Vec<VersionId>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if !text.starts_with("<<<<<<<") {
+        return None;
+    }
+    let mut sides = Vec::new();
+    let mut closed = false;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if closed {
+            return None;
+        }
+        if line.starts_with("<<<<<<<") || line.starts_with("|||||||") || line == "=======" {
+            continue;
+        }
+        if line.starts_with(">>>>>>>") {
+            closed = true;
+            continue;
+        }
+        let id = VersionId::parse(line)?;
+        if !sides.contains(&id) {
+            sides.push(id);
+        }
+    }
+    (closed && sides.len() >= 2).then_some(sides)
 }
 
 /// Parse a ref's content: the 64-digit id, then `\n` (a missing newline or
@@ -40,11 +95,7 @@ pub fn read(path: &Path) -> Result<Option<VersionId>> {
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<VersionId> {
     let text = std::str::from_utf8(bytes).unwrap_or("");
     if text.contains("<<<<<<<") {
-        return Err(Error::corrupt(
-            path,
-            "this label has an unresolved git merge conflict: keep one of the two ids \
-             (the label's log, `promptrel log NAME --label LABEL`, shows both moves)",
-        ));
+        return Err(Error::corrupt(path, CONFLICT));
     }
     VersionId::parse(text.trim_end_matches(['\n', '\r']))
         .ok_or_else(|| Error::corrupt(path, "a label file must hold one 64-digit version id"))

@@ -16,7 +16,7 @@ impl Store {
             Spec::Newest => {
                 self.require_prompt(name)?;
                 // The newest version is the last `add`; N back is N records earlier.
-                let adds = Reverse::open(&self.versions_log_path(name))?;
+                let adds = self.versions_log(name).reverse()?;
                 nth_back(adds, rev, rev.back, |r| Some(r.to))
             }
             Spec::LabelOrPrefix(text) => {
@@ -26,7 +26,7 @@ impl Store {
                         return Ok(current);
                     }
                     // The value N changes ago is what the N-th newest move came from.
-                    let moves = Reverse::open(&self.label_log_path(name, &label))?;
+                    let moves = self.label_log(name, &label).reverse()?;
                     return nth_back(moves, rev, rev.back - 1, |r| r.from);
                 }
                 if text.len() >= MIN_PREFIX && crate::id::is_lower_hex(text) && rev.back == 0 {

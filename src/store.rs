@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::changelog::{self, Record};
+use crate::changelog::{self, Log, Record};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -16,7 +16,7 @@ use crate::id::VersionId;
 use crate::lock::{self, StoreLock};
 use crate::name::{Label, PromptName};
 use crate::objects::Objects;
-use crate::refs;
+use crate::refs::{self, RefValue};
 
 /// Name of the store folder.
 pub const DIR_NAME: &str = ".promptrel";
@@ -184,19 +184,19 @@ impl Store {
         self.prompt_path("refs", name).join(label.file_name())
     }
 
-    /// `logs/<name>/@<label>`.
-    pub fn label_log_path(&self, name: &PromptName, label: &Label) -> PathBuf {
-        self.prompt_path("logs", name).join(label.file_name())
+    /// The moves of `label` of `name` (files `logs/<name>/@<label>~…`).
+    pub fn label_log(&self, name: &PromptName, label: &Label) -> Log {
+        Log::new(self.prompt_path("logs", name), label.file_name())
     }
 
-    /// `logs/<name>/+versions`.
-    pub fn versions_log_path(&self, name: &PromptName) -> PathBuf {
-        self.prompt_path("logs", name).join(VERSIONS_LOG)
+    /// The versions of `name` (files `logs/<name>/+versions~…`).
+    pub fn versions_log(&self, name: &PromptName) -> Log {
+        Log::new(self.prompt_path("logs", name), VERSIONS_LOG.to_string())
     }
 
     /// Whether NAME has any version.
     pub fn has_prompt(&self, name: &PromptName) -> bool {
-        self.versions_log_path(name).is_file()
+        self.versions_log(name).exists().unwrap_or(false)
     }
 
     /// The path of `file` relative to the store's workdir, with `/`
@@ -216,7 +216,21 @@ impl Store {
 
     /// What `label` of `name` points to now (`None`: no such label).
     pub fn label(&self, name: &PromptName, label: &Label) -> Result<Option<VersionId>> {
-        refs::read(&self.ref_path(name, label))
+        match self.label_value(name, label)? {
+            RefValue::Missing => Ok(None),
+            RefValue::Id(id) => Ok(Some(id)),
+            RefValue::Conflict(sides) => Err(Error::MergeConflict {
+                path: self.ref_path(name, label),
+                name: name.to_string(),
+                label: label.to_string(),
+                sides,
+            }),
+        }
+    }
+
+    /// What the ref of `label` holds, a merge conflict included.
+    pub fn label_value(&self, name: &PromptName, label: &Label) -> Result<RefValue> {
+        refs::read_value(&self.ref_path(name, label))
     }
 
     /// Every label of `name`, sorted, with its version.
@@ -232,7 +246,7 @@ impl Store {
 
     /// The `add` records of `name`, oldest first.
     pub fn versions(&self, name: &PromptName) -> Result<Vec<Record>> {
-        changelog::read_all(&self.versions_log_path(name))
+        self.versions_log(name).read_all()
     }
 
     /// Every prompt in the store, sorted by name.
@@ -244,7 +258,13 @@ impl Store {
                 let path = e.path().unwrap_or(&logs).to_path_buf();
                 Error::io("listing", path)(e.into())
             })?;
-            if entry.file_name() != VERSIONS_LOG || !entry.file_type().is_file() {
+            // A prompt's folder holds its `+versions~…` files.
+            let is_versions = entry.file_type().is_file()
+                && matches!(
+                    changelog::parse_file_name(&entry.file_name().to_string_lossy()),
+                    changelog::FileName::Log { stem: VERSIONS_LOG, .. }
+                );
+            if !is_versions {
                 continue;
             }
             let rel = entry
@@ -260,6 +280,7 @@ impl Store {
             names.push(name);
         }
         names.sort();
+        names.dedup();
         Ok(names)
     }
 

@@ -14,13 +14,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::changelog::{self, Action, Record, Reverse};
+use crate::changelog::{self, Action, Log, Record};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::id::VersionId;
 use crate::name::{Label, PromptName};
-use crate::refs;
+use crate::refs::{self, RefValue};
 use crate::rev::{Rev, Spec};
 use crate::store::{Signature, Store};
 use crate::template::{self, VarChanges};
@@ -45,8 +45,9 @@ impl Store {
         let _lock = self.write_lock()?;
         // Read everything that can refuse the command before the first write,
         // so that a refused add leaves the store unchanged.
-        let versions_log = self.versions_log_path(name);
-        let newest = Reverse::open(&versions_log)?.next_record()?.map(|r| r.to);
+        let versions_log = self.versions_log(name);
+        let (newest, seq) = versions_log.head()?;
+        let newest = newest.map(|r| r.to);
         for label in labels {
             // Also finishes a move a crashed writer logged but did not apply,
             // so this add's record chains from the label's true value.
@@ -62,6 +63,7 @@ impl Store {
                 action: Action::Add,
                 prompt: name.to_string(),
                 label: None,
+                seq,
                 from: newest,
                 to: id.clone(),
                 author: sig.author.clone(),
@@ -70,8 +72,7 @@ impl Store {
                 file,
                 undo: false,
             };
-            guard.appending(&versions_log)?;
-            changelog::append(&versions_log, &record)?;
+            guard.record(&versions_log, record)?;
         }
         let mut moved = Vec::new();
         for label in labels {
@@ -141,7 +142,7 @@ impl Store {
                 store.settle(name, &source)?;
             }
             let target = store.resolve(&from)?;
-            if let Some(current) = store.label(name, to)?
+            if let Some(current) = store.label_value(name, to)?.id().cloned()
                 && current != target
                 // A damaged version is not compared: the move reports a
                 // damaged target, and a damaged current one may be left.
@@ -180,7 +181,7 @@ impl Store {
         let to = to.map(|t| Rev::parse_in(name, t)).transpose()?;
         let mut how = Move::new(Action::Rollback, message);
         self.guarded_move(name, label, expect, sig, |store| {
-            if store.label(name, label)?.is_none() {
+            if store.label_value(name, label)? == RefValue::Missing {
                 store.require_prompt(name)?;
                 return Err(store.unknown_label(name, label)?);
             }
@@ -224,7 +225,7 @@ impl Store {
     /// newest change not yet hidden, so repeated rollbacks walk further back.
     fn undo_target(&self, name: &PromptName, label: &Label) -> Result<VersionId> {
         let mut pending_undos = 0usize;
-        for record in Reverse::open(&self.label_log_path(name, label))? {
+        for record in self.label_log(name, label).reverse()? {
             let record = record?;
             if record.undo {
                 pending_undos += 1;
@@ -246,7 +247,7 @@ impl Store {
     fn check_expect(&self, name: &PromptName, label: &Label, expect: Option<&Rev>) -> Result<()> {
         let Some(expect) = expect else { return Ok(()) };
         let expected = self.resolve(expect)?;
-        let found = self.label(name, label)?;
+        let found = self.label_value(name, label)?.id().cloned();
         if found.as_ref() != Some(&expected) {
             return Err(Error::ExpectMismatch {
                 name: name.to_string(),
@@ -260,19 +261,25 @@ impl Store {
 
     /// Finish a move a crashed writer logged but did not apply to the ref.
     pub(crate) fn settle(&self, name: &PromptName, label: &Label) -> Result<()> {
-        let log = self.label_log_path(name, label);
-        if let Some(len) = changelog::torn_tail(&log)? {
-            fsutil::truncate_durable(&log, len)?;
-        }
-        let Some(last) = Reverse::open(&log)?.next_record()? else {
+        let mut records = self.label_log(name, label).reverse()?;
+        let Some(last) = records.next_record()? else {
             return Ok(());
         };
+        if records.next_record()?.is_some_and(|r| r.seq == last.seq) {
+            // Two branches moved the label and were merged: a person
+            // chooses (`fsck` explains), never this writer.
+            return Ok(());
+        }
         let path = self.ref_path(name, label);
         // Only the crash case (the ref still holds the logged move's `from`)
         // is completed. A ref that disagrees otherwise was set by a person (a
         // hand edit, a merge resolution): it is left as they chose, and
         // `fsck` reports the disagreement.
-        let current = refs::read(&path)?;
+        let current = match refs::read_value(&path)? {
+            RefValue::Missing => None,
+            RefValue::Id(id) => Some(id),
+            RefValue::Conflict(_) => return Ok(()),
+        };
         if current != last.from || current.as_ref() == Some(&last.to) {
             return Ok(());
         }
@@ -282,6 +289,11 @@ impl Store {
 
     /// Log, then move the ref. Caller holds the lock; `guard` learns what
     /// to put back should this or a later step of the command fail.
+    ///
+    /// The record's `from` is where the label's log says it is, so that the
+    /// log stays a chain; that is also the ref's value except after a hand
+    /// edit or a git merge, and then this move is what brings the two back
+    /// together (a record is written even when the ref already holds `to`).
     #[allow(clippy::too_many_arguments)]
     fn move_label(
         &self,
@@ -293,16 +305,18 @@ impl Store {
         guard: &mut UndoGuard,
     ) -> Result<Moved> {
         let ref_path = self.ref_path(name, label);
-        let from = refs::read(&ref_path)?;
+        let state = self.label_state(name, label)?;
         // Never point a label at bytes that would be refused when read.
         self.objects().read(to)?;
-        let changed = from.as_ref() != Some(to);
+        let from = state.from();
+        let changed = state.moves(to);
         if changed {
             let record = Record {
                 time: sig.time,
                 action: how.action,
                 prompt: name.to_string(),
                 label: Some(label.to_string()),
+                seq: state.next_seq,
                 from: from.clone(),
                 to: to.clone(),
                 author: sig.author.clone(),
@@ -311,11 +325,11 @@ impl Store {
                 file: None,
                 undo: how.undo,
             };
-            let log = self.label_log_path(name, label);
-            guard.appending(&log)?;
-            changelog::append(&log, &record)?;
-            guard.replacing(&ref_path)?;
-            refs::write(&ref_path, to)?;
+            guard.record(&self.label_log(name, label), record)?;
+            if state.current.id() != Some(to) {
+                guard.replacing(&ref_path)?;
+                refs::write(&ref_path, to)?;
+            }
         }
         Ok(Moved {
             name: name.clone(),
@@ -325,6 +339,43 @@ impl Store {
             changed,
             new_required_vars: Vec::new(),
             removed_vars: Vec::new(),
+        })
+    }
+}
+
+/// Where a label is, for a writer about to move it (under the lock).
+#[derive(Debug, Clone)]
+pub(crate) struct LabelState {
+    /// What its ref holds.
+    pub current: RefValue,
+    /// The `to` of the newest record of its log.
+    pub logged: Option<VersionId>,
+    /// The `seq` of the next record of its log.
+    pub next_seq: u64,
+}
+
+impl LabelState {
+    /// The `from` of the next record: where the log says the label is
+    /// (where the ref says, for a label with no log yet).
+    pub fn from(&self) -> Option<VersionId> {
+        self.logged.clone().or_else(|| self.current.id().cloned())
+    }
+
+    /// Whether pointing the label at `to` writes anything: the ref or its
+    /// log (after a hand edit or a merge) is somewhere else.
+    pub fn moves(&self, to: &VersionId) -> bool {
+        self.current.id() != Some(to) || self.logged.as_ref().is_some_and(|l| l != to)
+    }
+}
+
+impl Store {
+    pub(crate) fn label_state(&self, name: &PromptName, label: &Label) -> Result<LabelState> {
+        let current = self.label_value(name, label)?;
+        let (newest, next_seq) = self.label_log(name, label).head()?;
+        Ok(LabelState {
+            current,
+            logged: newest.map(|r| r.to),
+            next_seq,
         })
     }
 }
@@ -421,12 +472,12 @@ fn refuse_protected(config: &Config, labels: &[Label]) -> Result<()> {
 #[derive(Debug, Default)]
 struct UndoGuard {
     notes: Vec<UndoNote>,
+    /// Logs written to that may need packing once the command succeeds.
+    written: Vec<Log>,
 }
 
 #[derive(Debug)]
 enum UndoNote {
-    /// A log this command appended to: cut it back to this length.
-    CutBack(PathBuf, u64),
     /// A file (object, log or ref) this command created.
     RemoveFile(PathBuf),
     /// A folder this command created.
@@ -453,19 +504,16 @@ impl UndoGuard {
         self.notes.push(UndoNote::RemoveFile(path.to_path_buf()));
     }
 
-    /// Before appending to the log at `path`: cut it back to its complete
-    /// records (a torn tail, if any, is cut before the append anyway).
-    fn appending(&mut self, path: &Path) -> Result<()> {
-        let len = match fs::metadata(path) {
-            Ok(meta) => meta.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.creating(path);
-                return Ok(());
-            }
-            Err(e) => return Err(Error::io("reading", path)(e)),
-        };
-        let len = changelog::torn_tail(path)?.unwrap_or(len);
-        self.notes.push(UndoNote::CutBack(path.to_path_buf(), len));
+    /// Write `record` (its `seq` set) to `log` as a new file; undone by
+    /// removing the file. The log is packed when the command succeeds
+    /// ([`UndoGuard::commit`]).
+    fn record(&mut self, log: &Log, record: Record) -> Result<()> {
+        let path = log.loose_path(&record);
+        self.creating(&path);
+        fsutil::write_atomic(&path, &record.to_line())?;
+        if record.seq >= changelog::LOOSE_LIMIT as u64 {
+            self.written.push(log.clone());
+        }
         Ok(())
     }
 
@@ -480,9 +528,15 @@ impl UndoGuard {
         Ok(())
     }
 
-    /// The command succeeded: keep everything.
+    /// The command succeeded: keep everything, and pack the logs that
+    /// have gathered enough loose records. Packing changes no record, so
+    /// it may fail (a full disk) without failing the command: the next
+    /// writer packs instead.
     fn commit(mut self) {
         self.notes.clear();
+        for log in std::mem::take(&mut self.written) {
+            let _ = changelog::compact(&log);
+        }
     }
 }
 
@@ -490,7 +544,6 @@ impl Drop for UndoGuard {
     fn drop(&mut self) {
         while let Some(note) = self.notes.pop() {
             let undone = match &note {
-                UndoNote::CutBack(path, len) => fsutil::cut_back(path, *len),
                 UndoNote::RemoveFile(path) => fsutil::remove_file(path),
                 UndoNote::RemoveDir(dir) => fsutil::remove_dir(dir),
                 UndoNote::Restore(path, bytes) => fsutil::write_atomic(path, bytes),

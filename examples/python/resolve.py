@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the verified bytes of NAME@LABEL from a promptrel store (format 1).
+"""Print the verified bytes of NAME@LABEL from a promptrel store (format 2).
 usage: resolve.py checkout-bot@prod [path/to/.promptrel]
 
 The reader of FORMAT.md section 9: standard library plus `pip install blake3`.
@@ -16,8 +16,8 @@ PART = r"(?![.-])[a-z0-9._-]+(?<!\.)"  # enough of the naming rules to stay insi
 
 def resolve(store: Path, name: str, label: str) -> bytes:
     fmt = re.search(r"^format:\s*(\d+)\s*(#.*)?$", (store / "config.yaml").read_text("utf-8"), re.M)
-    if not fmt or int(fmt[1]) != 1:
-        raise ValueError(f"{store}: not a promptrel store of format 1")
+    if not fmt or int(fmt[1]) != 2:
+        raise ValueError(f"{store}: not a promptrel store of format 2")
     if not re.fullmatch(rf"{PART}(/{PART})*", name) or not re.fullmatch(PART, label):
         raise ValueError(f"invalid name or label: {name}@{label}")
     ref = store / "refs" / name / f"@{label}"

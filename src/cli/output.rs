@@ -92,7 +92,9 @@ pub fn report(err: &anyhow::Error, color: ColorWhen) -> ExitCode {
     let code = match lib {
         Some(Error::ExpectMismatch { .. }) => exit::MOVED,
         Some(Error::Locked { .. }) => exit::LOCKED,
-        Some(Error::Corrupt { .. } | Error::Config { .. }) => exit::CORRUPT,
+        Some(Error::Corrupt { .. } | Error::Config { .. } | Error::MergeConflict { .. }) => {
+            exit::CORRUPT
+        }
         _ => exit::ERROR,
     };
     let mut stderr = stderr(color);
@@ -176,6 +178,13 @@ fn hints(err: &Error) -> Vec<String> {
                 .into(),
         ],
         Error::UnsupportedFormat { .. } => vec!["upgrade promptrel to read this store".into()],
+        Error::MergeConflict { name, label, sides, .. } => vec![
+            format!(
+                "keep one with `promptrel label {name} {label} {} -m MSG` (a protected label: `promptrel rollback {name} {label} --to ID -m MSG`)",
+                sides.first().map_or("ID", |s| s.short())
+            ),
+            "`promptrel fsck` shows who moved it where on each branch".into(),
+        ],
         Error::FrontMatter { .. } => vec![
             "fix the YAML between the `---` lines and add the file again (stored versions never change)"
                 .into(),

@@ -153,30 +153,26 @@ fn conflicted_ref(env: &TestEnv) -> Vars {
 fn damaged_log(env: &TestEnv) -> Vars {
     let vars = store(env);
     env.add("checkout-bot", "third\n", &["-m", "third"]);
-    let path = env.store().join("logs/checkout-bot/+versions");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3);
-    lines[1] = r#"{"time":"2026-01-02T10:03:00Z","action":"add","prom"#;
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let path = env.log_file("checkout-bot", "+versions", 2);
+    std::fs::write(
+        &path,
+        "{\"time\":\"2026-01-02T10:03:00Z\",\"action\":\"add\",\"prom\n",
+    )
+    .unwrap();
     vars
 }
 
 /// The newest (last) record of checkout-bot's version log is damaged.
 fn damaged_last_version(env: &TestEnv) -> Vars {
     let vars = store(env);
-    let path = env.store().join("logs/checkout-bot/+versions");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut lines: Vec<&str> = text.lines().collect();
-    *lines.last_mut().unwrap() = "garbage";
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    std::fs::write(env.log_file("checkout-bot", "+versions", 2), "garbage\n").unwrap();
     vars
 }
 
 /// The newest record of prod's log is damaged.
 fn damaged_prod_log(env: &TestEnv) -> Vars {
     let vars = store(env);
-    std::fs::write(env.store().join("logs/checkout-bot/@prod"), "{not json}\n").unwrap();
+    std::fs::write(env.log_file("checkout-bot", "@prod", 1), "{not json}\n").unwrap();
     vars
 }
 
@@ -191,7 +187,7 @@ fn future_format(env: &TestEnv) -> Vars {
 }
 
 fn unknown_config_key(env: &TestEnv) -> Vars {
-    config(env, "format: 1\nprotected_label: [prod]\n")
+    config(env, "format: 2\nprotected_label: [prod]\n")
 }
 
 fn not_yaml_config(env: &TestEnv) -> Vars {
@@ -674,33 +670,34 @@ hint: `promptrel fsck` checks the whole store; restore a damaged file from git (
 "#]])
             .stdin(b"a third version\n"),
         case("ref with git conflict markers", conflicted_ref, &["show", "checkout-bot@staging"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: this label has an unresolved git merge conflict: keep one of the two ids (the label's log, `promptrel log NAME --label LABEL`, shows both moves)
-hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
+error: checkout-bot@staging has an unresolved git merge conflict in [ROOT]/.promptrel/refs/checkout-bot/@staging: two branches moved it, to e7ce86294744 and afab22d28124
+hint: keep one with `promptrel label checkout-bot staging e7ce86294744 -m MSG` (a protected label: `promptrel rollback checkout-bot staging --to ID -m MSG`)
+hint: `promptrel fsck` shows who moved it where on each branch
 
 "#]]),
         case("damaged changelog line", damaged_log, &["log", "checkout-bot"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions: line 2: damaged record: EOF while parsing a string at column 51
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000000002-735671677fe540b3: line 1: damaged record: EOF while parsing a string at column 51
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("damaged newest version record", damaged_last_version, &["show", "checkout-bot"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions: line 2: damaged record: expected value at column 1
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("add after a damaged newest version record", damaged_last_version, &["add", "checkout-bot", "-"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions: line 2: damaged record: expected value at column 1
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]])
             .stdin(b"a third version\n"),
         case("rollback with a damaged label log", damaged_prod_log, &["rollback", "checkout-bot", "prod", "-m", "undo"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/@prod: line 1: damaged record: key must be a string at column 2
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/@prod~000000000001-6b4dfaa1151af195: line 1: damaged record: key must be a string at column 2
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("config from a newer promptrel", future_format, &["show", "checkout-bot@prod"], ERROR, str![[r#"
-error: [ROOT]/.promptrel/config.yaml has store format 99, this promptrel understands format 1
+error: [ROOT]/.promptrel/config.yaml has store format 99, this promptrel understands format 2
 hint: upgrade promptrel to read this store
 
 "#]]),

@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 use snapbox::{assert_data_eq, str};
 
-use crate::support::{TestEnv, run_cmd};
+use crate::support::{self, TestEnv, run_cmd};
 
 // ----- helpers ---------------------------------------------------------------
 
@@ -37,16 +37,18 @@ fn records(path: &Path) -> Vec<Value> {
 }
 
 fn versions_log(env: &TestEnv, name: &str) -> Vec<Value> {
-    records(&env.store().join("logs").join(name).join("+versions"))
+    parsed(env.log_lines(name, "+versions"))
 }
 
 fn label_log(env: &TestEnv, name: &str, label: &str) -> Vec<Value> {
-    records(
-        &env.store()
-            .join("logs")
-            .join(name)
-            .join(format!("@{label}")),
-    )
+    parsed(env.log_lines(name, &format!("@{label}")))
+}
+
+fn parsed(lines: Vec<String>) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// The id in `refs/<name>/@<label>`, checking the file is exactly `<id>\n`.
@@ -150,20 +152,20 @@ Initialized empty promptrel store in [ROOT]/.promptrel
         str![[r#"
 # promptrel store settings; the format is described in promptrel's FORMAT.md.
 # Store format version. Do not edit: promptrel refuses formats it does not know.
-format: 1
+format: 2
 # Labels that move only through `promptrel promote` and `promptrel rollback`,
 # never through `promptrel label` or `promptrel add --label`.
 protected_labels: [prod]
 
 "#]]
     );
-    assert!(config.lines().any(|l| l == "format: 1"), "{config}");
+    assert!(config.lines().any(|l| l == "format: 2"), "{config}");
     assert!(
         config.lines().any(|l| l == "protected_labels: [prod]"),
         "{config}"
     );
     let parsed = promptrel::Config::load(&env.store().join("config.yaml")).unwrap();
-    assert_eq!(parsed.format, 1);
+    assert_eq!(parsed.format, 2);
     assert_eq!(parsed.protected_labels, ["prod"]);
 
     assert_data_eq!(
@@ -437,17 +439,9 @@ fn namespaced_prompts_live_in_folders_next_to_a_prompt_of_the_same_name() {
             .join("refs/support/refund-bot/@staging")
             .is_file()
     );
-    assert!(
-        env.store()
-            .join("logs/support/refund-bot/+versions")
-            .is_file()
-    );
-    assert!(
-        env.store()
-            .join("logs/support/refund-bot/@staging")
-            .is_file()
-    );
-    assert!(env.store().join("logs/support/+versions").is_file());
+    assert_eq!(env.log_files("support/refund-bot", "+versions").len(), 1);
+    assert_eq!(env.log_files("support/refund-bot", "@staging").len(), 1);
+    assert_eq!(env.log_files("support", "+versions").len(), 1);
 
     // Adding more to each keeps them apart.
     env.add(
@@ -591,7 +585,7 @@ fn label_points_at_ids_prefixes_labels_and_label_history() {
     assert_eq!(
         keys(&dev[0]),
         [
-            "action", "author", "from", "label", "message", "prompt", "time", "to"
+            "action", "author", "from", "label", "message", "prompt", "seq", "time", "to"
         ]
     );
     assert_eq!(dev[0]["action"], "label");
@@ -683,7 +677,7 @@ fn promote_moves_the_label_and_records_where_from() {
     assert_eq!(
         keys(&log[0]),
         [
-            "action", "author", "from", "label", "message", "prompt", "source", "time", "to"
+            "action", "author", "from", "label", "message", "prompt", "seq", "source", "time", "to"
         ]
     );
     assert_eq!(log[0]["action"], "promote");
@@ -860,7 +854,7 @@ hint: choose where it goes with --to VERSION
         assert_eq!(
             keys(record),
             [
-                "action", "author", "from", "label", "message", "prompt", "time", "to", "undo"
+                "action", "author", "from", "label", "message", "prompt", "seq", "time", "to", "undo"
             ]
         );
         assert_eq!(record["action"], "rollback");
@@ -1091,8 +1085,8 @@ fn log_json_prints_the_stored_records() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
     assert_eq!(lines.len(), 7);
-    const DOCUMENTED: [&str; 11] = [
-        "action", "author", "file", "from", "label", "message", "prompt", "source", "time", "to",
+    const DOCUMENTED: [&str; 12] = [
+        "action", "author", "file", "from", "label", "message", "prompt", "seq", "source", "time", "to",
         "undo",
     ];
     for record in &lines {
@@ -1103,7 +1097,7 @@ fn log_json_prints_the_stored_records() {
             );
         }
         for key in [
-            "time", "action", "prompt", "from", "to", "author", "message",
+            "time", "action", "prompt", "seq", "from", "to", "author", "message",
         ] {
             assert!(record.get(key).is_some(), "missing {key}: {record}");
         }
@@ -1130,12 +1124,12 @@ fn log_json_prints_the_stored_records() {
     assert_eq!(
         keys(&lines[6]),
         [
-            "action", "author", "file", "from", "message", "prompt", "time", "to"
+            "action", "author", "file", "from", "message", "prompt", "seq", "time", "to"
         ]
     );
 
     // The JSON lines are the stored lines, byte for byte.
-    let stored = std::fs::read_to_string(env.store().join("logs/p/@prod")).unwrap();
+    let stored = env.log_lines("p", "@prod").join("\n") + "\n";
     let json_prod: Vec<&str> = run
         .stdout
         .lines()
@@ -1326,7 +1320,7 @@ fn promptrel_dir_overrides_discovery() {
             .env("PROMPTREL_DIR", &other_store),
     )
     .ok();
-    assert!(other_store.join("logs/p/+versions").is_file());
+    assert_eq!(support::log_lines(&other_store, "p", "+versions").len(), 1);
     assert!(
         !env.store().join("logs/p").exists(),
         "the local store is untouched"
@@ -1381,7 +1375,11 @@ fn dash_c_runs_as_if_started_in_dir() {
         "In app\n"
     );
     // The recorded file is relative to app/, the store's folder.
-    let log = records(&env.root.join("app/.promptrel/logs/p/+versions"));
+    let log = parsed(support::log_lines(
+        &env.root.join("app/.promptrel"),
+        "p",
+        "+versions",
+    ));
     assert_eq!(log[0]["file"], "p.md");
 
     let run = env.run(&["-C", "missing", "list"]).fails(2);
@@ -1475,7 +1473,7 @@ fn promptrel_date_sets_the_record_time_in_utc() {
         label_log(&env, "p", "staging")[0]["time"],
         "2030-05-06T05:08:09Z"
     );
-    let raw = std::fs::read_to_string(env.store().join("logs/p/+versions")).unwrap();
+    let raw = env.log_lines("p", "+versions").join("\n");
     assert!(
         raw.starts_with(r#"{"time":"2030-05-06T05:08:09Z","#),
         "{raw}"

@@ -172,10 +172,10 @@ fn python_reader_refuses_what_promptrel_refuses() {
     // An unknown store format.
     let config = env.store().join("config.yaml");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("format: 1", "format: 2")).unwrap();
+    std::fs::write(&config, text.replace("format: 2", "format: 3")).unwrap();
     fails(
         "support/refund-bot@staging",
-        "not a promptrel store of format 1",
+        "not a promptrel store of format 2",
     );
 
     // No arguments: a usage message, not a traceback.

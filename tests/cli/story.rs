@@ -2,7 +2,7 @@
 
 use snapbox::{assert_data_eq, str};
 
-use crate::support::TestEnv;
+use crate::support::{self, TestEnv};
 
 const LONG: &str = "You are a helpful checkout assistant.\nExplain every option in detail.\nAlways list all shipping methods.\n";
 const SHORT: &str = "You are a helpful checkout assistant.\nAnswer in two sentences.\n";
@@ -152,10 +152,9 @@ rolled back checkout-bot@prod: a314563b311a -> 77839f17c603
         .unwrap(),
         LONG.as_bytes()
     );
-    let prod_log = std::fs::read_to_string(store.join("logs/checkout-bot/@prod")).unwrap();
-    assert_eq!(prod_log.lines().count(), 3);
-    assert!(prod_log.ends_with('\n'));
-    let versions = std::fs::read_to_string(store.join("logs/checkout-bot/+versions")).unwrap();
+    let prod_log = support::log_lines(&store, "checkout-bot", "@prod");
+    assert_eq!(prod_log.len(), 3);
+    let versions = support::log_lines(&store, "checkout-bot", "+versions").join("\n");
     assert!(
         versions.contains(r#""file":"prompts/checkout.md""#),
         "{versions}"

@@ -198,3 +198,68 @@ pub fn finish(out: Output) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// The records of one log of prompt `name` (`stem` is `+versions` or
+/// `@LABEL`), oldest first, one JSON line each (without `\n`): every file
+/// `logs/<name>/<stem>~…` read, copies dropped, in log order (FORMAT.md
+/// §6.2: seq, then time, then bytes).
+pub fn log_lines(store: &Path, name: &str, stem: &str) -> Vec<String> {
+    let dir = store.join("logs").join(name);
+    let mut lines: Vec<(u64, String, String)> = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if !file.starts_with(&format!("{stem}~")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        assert!(text.ends_with('\n'), "{file}: lacks its final newline");
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{file}: {e}: {line}"));
+            let seq = value["seq"].as_u64().unwrap_or_else(|| panic!("{file}: no seq"));
+            let time = value["time"].as_str().unwrap_or_default().to_string();
+            lines.push((seq, time, line.to_string()));
+        }
+    }
+    lines.sort();
+    lines.dedup();
+    lines.into_iter().map(|(_, _, line)| line).collect()
+}
+
+impl TestEnv {
+    /// [`log_lines`] of this env's store.
+    pub fn log_lines(&self, name: &str, stem: &str) -> Vec<String> {
+        log_lines(&self.store(), name, stem)
+    }
+
+    /// The loose file of record `seq` of one log.
+    pub fn log_file(&self, name: &str, stem: &str, seq: u64) -> PathBuf {
+        let wanted = format!("{stem}~{seq:012}-");
+        self.log_files(name, stem)
+            .into_iter()
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&wanted))
+            .unwrap_or_else(|| panic!("no record {seq} in {name} {stem}"))
+    }
+
+    /// The files of one log, sorted by name (loose records and packs).
+    pub fn log_files(&self, name: &str, stem: &str) -> Vec<PathBuf> {
+        let dir = self.store().join("logs").join(name);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{stem}~")))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+}

@@ -1,0 +1,118 @@
+//! One changelog record: what happened, to which prompt or label, by whom.
+
+use std::cmp::Ordering;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::id::VersionId;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// A new version of a prompt was stored.
+    Add,
+    /// A label was pointed at a version directly (`label`, `add --label`).
+    Label,
+    /// A label was pointed at what another label holds.
+    Promote,
+    /// A label was moved back.
+    Rollback,
+}
+
+impl Action {
+    /// The word used in logs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Add => "add",
+            Action::Label => "label",
+            Action::Promote => "promote",
+            Action::Rollback => "rollback",
+        }
+    }
+}
+
+/// One changelog record, as stored (one JSON object on one line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// When, in UTC (RFC 3339).
+    pub time: Timestamp,
+    /// What happened.
+    pub action: Action,
+    /// The prompt.
+    pub prompt: String,
+    /// The label moved; absent for `add`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The record's place in its log: 1 for the first, then one more than
+    /// the greatest `seq` the writer saw in that log. Two branches that each
+    /// wrote a record give two records the same `seq`; both are kept.
+    pub seq: u64,
+    /// The label's previous version; `null` when it did not exist. For
+    /// `add`, the previous newest version.
+    pub from: Option<VersionId>,
+    /// The version the label (or, for `add`, the prompt) now points to.
+    pub to: VersionId,
+    /// Who did it: `Name <email>` or a login name.
+    pub author: String,
+    /// Why (may be empty).
+    #[serde(default)]
+    pub message: String,
+    /// `promote`: the revision promoted from (usually a label such as `staging`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// `add`: the file the version was read from, relative to the store's parent folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// `rollback`: true when it undid the previous change (no `--to`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undo: bool,
+}
+
+impl Record {
+    /// The record as one line of JSON, with its `\n`.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).expect("records always serialize");
+        line.push(b'\n');
+        line
+    }
+
+    /// Parse one line (without its `\n`).
+    pub fn parse(line: &[u8]) -> std::result::Result<Record, String> {
+        let record: Record = serde_json::from_slice(line).map_err(|e| {
+            // A record is one line, so the parser's "line 1" would only be
+            // confused with the line number of a pack; keep the column.
+            let text = e.to_string();
+            match text.rsplit_once(" at line ") {
+                Some((what, _)) => format!("{what} at column {}", e.column()),
+                None => text,
+            }
+        })?;
+        if record.seq == 0 {
+            return Err("seq must be 1 or more".into());
+        }
+        Ok(record)
+    }
+}
+
+/// A record with the exact bytes of its line (without `\n`): the line is
+/// the record's identity, so the same record found in two files (a loose
+/// file and a pack, after a merge or an interrupted repack) is one record.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The parsed record.
+    pub record: Record,
+    /// Its line, without the `\n`.
+    pub line: Vec<u8>,
+}
+
+impl Entry {
+    /// The order of records in a log (FORMAT.md §6.2): by `seq`, then
+    /// `time` (as instants), then the bytes of the line.
+    pub fn log_order(&self, other: &Entry) -> Ordering {
+        (self.record.seq, self.record.time)
+            .cmp(&(other.record.seq, other.record.time))
+            .then_with(|| self.line.cmp(&other.line))
+    }
+}
