@@ -4,7 +4,7 @@
 //! almost all of it in `fsync`: every command makes its writes durable. This
 //! program writes the same files directly, without syncing, using the
 //! library's own types and paths (`Store::init`, `VersionId::of`,
-//! `Record::to_line`, `Store::ref_path`…), so the result is byte-for-byte
+//! `Record::to_line`, `Log::loose_path`, `Store::ref_path`…), so the result is byte-for-byte
 //! what promptrel would have written. `bench/run.sh` checks every generated
 //! store with `promptrel fsck` before timing anything.
 //!
@@ -27,6 +27,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+use promptrel::changelog::{LOOSE_LIMIT, Log};
 use promptrel::{Action, Label, PromptName, Record, Store, VersionId};
 
 const AUTHOR: &str = "Bench <bench@example.com>";
@@ -109,6 +110,7 @@ fn time(seconds: i64) -> Timestamp {
 
 #[allow(clippy::too_many_arguments)]
 fn record(
+    seq: u64,
     t: Timestamp,
     action: Action,
     name: &PromptName,
@@ -118,12 +120,13 @@ fn record(
     message: String,
     source: Option<&str>,
     file: Option<String>,
-) -> Vec<u8> {
+) -> Record {
     Record {
         time: t,
         action,
         prompt: name.to_string(),
         label: label.map(str::to_string),
+        seq,
         from: from.cloned(),
         to: to.clone(),
         author: AUTHOR.to_string(),
@@ -132,7 +135,6 @@ fn record(
         file,
         undo: false,
     }
-    .to_line()
 }
 
 /// A fresh store at `out/promptrel/.promptrel`.
@@ -155,9 +157,66 @@ fn write_object(store: &Store, bytes: &[u8]) -> Result<VersionId> {
     Ok(id)
 }
 
-fn log_writer(path: &Path) -> Result<BufWriter<fs::File>> {
-    fs::create_dir_all(path.parent().expect("logs/<name>"))?;
-    Ok(BufWriter::with_capacity(1 << 20, fs::File::create(path)?))
+/// A log's records, written at the end as promptrel leaves them after one
+/// command per record: packed geometrically every 32 loose records (the
+/// library's own policy, FORMAT.md §6.5), the rest loose.
+struct LogBuf {
+    log: Log,
+    records: Vec<Record>,
+}
+
+impl LogBuf {
+    fn new(log: Log) -> LogBuf {
+        LogBuf {
+            log,
+            records: Vec::new(),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        fs::create_dir_all(self.log.dir())?;
+        let (packs, loose_from) = layout(self.records.len());
+        for (first, last) in packs {
+            let mut bytes = Vec::new();
+            for r in &self.records[first - 1..last] {
+                bytes.extend_from_slice(&r.to_line());
+            }
+            fs::write(self.log.pack_path(first as u64, last as u64, &bytes), bytes)?;
+        }
+        for r in &self.records[loose_from - 1..] {
+            fs::write(self.log.loose_path(r), r.to_line())?;
+        }
+        Ok(())
+    }
+}
+
+/// Which records (1-based, inclusive ranges) end up in packs after `n`
+/// single writes, and the first loose one: the packing policy of
+/// `changelog::compact`, simulated on counts.
+fn layout(n: usize) -> (Vec<(usize, usize)>, usize) {
+    let mut packs: Vec<(usize, usize)> = Vec::new();
+    let mut loose_from = 1;
+    for seq in 1..=n {
+        let loose = seq + 1 - loose_from;
+        if loose < LOOSE_LIMIT {
+            continue;
+        }
+        packs.sort_by_key(|(a, b)| b - a + 1);
+        let mut size = loose;
+        let mut first = loose_from;
+        while let Some(&(a, b)) = packs.first() {
+            if b - a + 1 >= 2 * size {
+                break;
+            }
+            size += b - a + 1;
+            first = first.min(a);
+            packs.remove(0);
+        }
+        packs.push((first, seq));
+        loose_from = seq + 1;
+    }
+    packs.sort();
+    (packs, loose_from)
 }
 
 fn write_ref(path: &Path, id: &VersionId) -> Result<()> {
@@ -201,9 +260,9 @@ fn history(n: usize, out: &Path) -> Result<()> {
     let name = PromptName::new(HISTORY_NAME)?;
     let (staging, prod) = (Label::new("staging")?, Label::new("prod")?);
     let file = format!("prompts/{HISTORY_NAME}.md");
-    let mut versions = log_writer(&store.versions_log_path(&name))?;
-    let mut staging_log = log_writer(&store.label_log_path(&name, &staging))?;
-    let mut prod_log = log_writer(&store.label_log_path(&name, &prod))?;
+    let mut versions = LogBuf::new(store.versions_log(&name));
+    let mut staging_log = LogBuf::new(store.label_log(&name, &staging));
+    let mut prod_log = LogBuf::new(store.label_log(&name, &prod));
     let mut fi = BufWriter::with_capacity(1 << 20, fs::File::create(out.join("git.fi"))?);
     let mut previous: Option<VersionId> = None;
     for i in 1..=n {
@@ -211,7 +270,9 @@ fn history(n: usize, out: &Path) -> Result<()> {
         let id = write_object(&store, &bytes)?;
         let t = 60 * i as i64;
         let msg = format!("version {i}");
-        versions.write_all(&record(
+        let seq = i as u64;
+        versions.records.push(record(
+            seq,
             time(t),
             Action::Add,
             &name,
@@ -221,8 +282,9 @@ fn history(n: usize, out: &Path) -> Result<()> {
             msg.clone(),
             None,
             Some(file.clone()),
-        ))?;
-        staging_log.write_all(&record(
+        ));
+        staging_log.records.push(record(
+            seq,
             time(t),
             Action::Label,
             &name,
@@ -232,8 +294,9 @@ fn history(n: usize, out: &Path) -> Result<()> {
             msg.clone(),
             None,
             None,
-        ))?;
-        prod_log.write_all(&record(
+        ));
+        prod_log.records.push(record(
+            seq,
             time(t + 30),
             Action::Promote,
             &name,
@@ -243,7 +306,7 @@ fn history(n: usize, out: &Path) -> Result<()> {
             format!("release {i}"),
             Some("staging"),
             None,
-        ))?;
+        ));
         commit(
             &mut fi,
             i,
@@ -256,7 +319,7 @@ fn history(n: usize, out: &Path) -> Result<()> {
     }
     let last = previous.ok_or("N must be at least 1")?;
     for log in [versions, staging_log, prod_log] {
-        log.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        log.finish()?;
     }
     write_ref(&store.ref_path(&name, &staging), &last)?;
     write_ref(&store.ref_path(&name, &prod), &last)?;
@@ -290,8 +353,9 @@ fn prompts(n: usize, out: &Path) -> Result<()> {
         let file = format!("{rel}.md");
         let lines = [
             (
-                store.versions_log_path(&name),
+                store.versions_log(&name),
                 record(
+                    1,
                     time(t),
                     Action::Add,
                     &name,
@@ -304,8 +368,9 @@ fn prompts(n: usize, out: &Path) -> Result<()> {
                 ),
             ),
             (
-                store.label_log_path(&name, &Label::new("staging")?),
+                store.label_log(&name, &Label::new("staging")?),
                 record(
+                    1,
                     time(t),
                     Action::Label,
                     &name,
@@ -318,8 +383,9 @@ fn prompts(n: usize, out: &Path) -> Result<()> {
                 ),
             ),
             (
-                store.label_log_path(&name, &Label::new("prod")?),
+                store.label_log(&name, &Label::new("prod")?),
                 record(
+                    1,
                     time(t + 1),
                     Action::Promote,
                     &name,
@@ -332,9 +398,9 @@ fn prompts(n: usize, out: &Path) -> Result<()> {
                 ),
             ),
         ];
-        for (path, line) in lines {
-            fs::create_dir_all(path.parent().expect("logs/<name>"))?;
-            fs::write(path, line)?;
+        for (log, record) in lines {
+            fs::create_dir_all(log.dir())?;
+            fs::write(log.loose_path(&record), record.to_line())?;
         }
         for label in ["staging", "prod"] {
             write_ref(&store.ref_path(&name, &Label::new(label)?), &id)?;

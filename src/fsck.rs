@@ -508,7 +508,10 @@ impl Checker<'_> {
                 }
             })
             .collect();
-        format!("settle it by choosing one: `{}`", choices.join("` or `"))
+        match choices.as_slice() {
+            [one] => format!("if that is the value you want, record it: `{one}`"),
+            _ => format!("settle it by choosing one: `{}`", choices.join("` or `")),
+        }
     }
 
     fn temp_files(&mut self) -> Result<()> {

@@ -244,14 +244,14 @@ impl Store {
         // Everything that can refuse the import is read before the first write.
         let mut state: Vec<State> = Vec::with_capacity(plan.files.len());
         for f in &plan.files {
-            let (newest, seq) = self.versions_log(&f.name).head()?;
+            let head = self.versions_log(&f.name).head()?;
             let mut current = Vec::with_capacity(labels.len());
             for label in labels {
                 // Also finishes a move a crashed writer logged but did not apply.
                 self.settle(&f.name, label)?;
                 current.push(self.label_state(&f.name, label)?);
             }
-            state.push((newest.map(|r| r.to), seq, current));
+            state.push((head.newest.map(|r| r.to), head.next_seq, current));
         }
 
         // Declared before the pending temp files: on an early return those
@@ -457,7 +457,7 @@ impl Store {
                 if !state.moves(&id) {
                     continue;
                 }
-                let record = record(Action::Label, Some(label), state.next_seq, state.from());
+                let record = record(Action::Label, Some(label), state.head.next_seq, state.from());
                 let path = self.label_log(&f.name, label).loose_path(&record);
                 let log = (temps.temp(&path, &record.to_line())?, path);
                 let ref_path = self.ref_path(&f.name, label);

@@ -14,7 +14,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::changelog::{self, Action, Log, Record};
+use crate::changelog::{self, Action, Head, Log, Record};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -46,8 +46,8 @@ impl Store {
         // Read everything that can refuse the command before the first write,
         // so that a refused add leaves the store unchanged.
         let versions_log = self.versions_log(name);
-        let (newest, seq) = versions_log.head()?;
-        let newest = newest.map(|r| r.to);
+        let head = versions_log.head()?;
+        let newest = head.newest.as_ref().map(|r| r.to.clone());
         for label in labels {
             // Also finishes a move a crashed writer logged but did not apply,
             // so this add's record chains from the label's true value.
@@ -63,7 +63,7 @@ impl Store {
                 action: Action::Add,
                 prompt: name.to_string(),
                 label: None,
-                seq,
+                seq: head.next_seq,
                 from: newest,
                 to: id.clone(),
                 author: sig.author.clone(),
@@ -73,6 +73,9 @@ impl Store {
                 undo: false,
             };
             guard.record(&versions_log, record)?;
+        }
+        if head.needs_packing(new_version) {
+            guard.pack_later(versions_log);
         }
         let mut moved = Vec::new();
         for label in labels {
@@ -316,7 +319,7 @@ impl Store {
                 action: how.action,
                 prompt: name.to_string(),
                 label: Some(label.to_string()),
-                seq: state.next_seq,
+                seq: state.head.next_seq,
                 from: from.clone(),
                 to: to.clone(),
                 author: sig.author.clone(),
@@ -330,6 +333,9 @@ impl Store {
                 guard.replacing(&ref_path)?;
                 refs::write(&ref_path, to)?;
             }
+        }
+        if state.head.needs_packing(changed) {
+            guard.pack_later(self.label_log(name, label));
         }
         Ok(Moved {
             name: name.clone(),
@@ -350,8 +356,8 @@ pub(crate) struct LabelState {
     pub current: RefValue,
     /// The `to` of the newest record of its log.
     pub logged: Option<VersionId>,
-    /// The `seq` of the next record of its log.
-    pub next_seq: u64,
+    /// The end of its log.
+    pub head: Head,
 }
 
 impl LabelState {
@@ -371,11 +377,11 @@ impl LabelState {
 impl Store {
     pub(crate) fn label_state(&self, name: &PromptName, label: &Label) -> Result<LabelState> {
         let current = self.label_value(name, label)?;
-        let (newest, next_seq) = self.label_log(name, label).head()?;
+        let head = self.label_log(name, label).head()?;
         Ok(LabelState {
             current,
-            logged: newest.map(|r| r.to),
-            next_seq,
+            logged: head.newest.as_ref().map(|r| r.to.clone()),
+            head,
         })
     }
 }
@@ -472,8 +478,8 @@ fn refuse_protected(config: &Config, labels: &[Label]) -> Result<()> {
 #[derive(Debug, Default)]
 struct UndoGuard {
     notes: Vec<UndoNote>,
-    /// Logs written to that may need packing once the command succeeds.
-    written: Vec<Log>,
+    /// Logs to pack once the command succeeds.
+    pack: Vec<Log>,
 }
 
 #[derive(Debug)]
@@ -510,11 +516,12 @@ impl UndoGuard {
     fn record(&mut self, log: &Log, record: Record) -> Result<()> {
         let path = log.loose_path(&record);
         self.creating(&path);
-        fsutil::write_atomic(&path, &record.to_line())?;
-        if record.seq >= changelog::LOOSE_LIMIT as u64 {
-            self.written.push(log.clone());
-        }
-        Ok(())
+        fsutil::write_atomic(&path, &record.to_line())
+    }
+
+    /// Pack `log` once the command has succeeded.
+    fn pack_later(&mut self, log: Log) {
+        self.pack.push(log);
     }
 
     /// Before replacing the whole file at `path` (a ref): its bytes now.
@@ -534,7 +541,7 @@ impl UndoGuard {
     /// writer packs instead.
     fn commit(mut self) {
         self.notes.clear();
-        for log in std::mem::take(&mut self.written) {
+        for log in std::mem::take(&mut self.pack) {
             let _ = changelog::compact(&log);
         }
     }

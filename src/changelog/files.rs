@@ -296,13 +296,21 @@ impl Log {
         self.reverse()?.next_record()
     }
 
-    /// The newest record and the `seq` the next record gets, from one
+    /// What a writer needs to know before adding a record, from one
     /// listing of the folder.
-    pub fn head(&self) -> Result<(Option<Record>, u64)> {
+    pub fn head(&self) -> Result<Head> {
         let files = self.files()?;
-        let next = next_seq(&files);
+        let next_seq = next_seq(&files);
+        let loose = files
+            .iter()
+            .filter(|f| matches!(f, LogFile::Loose { .. }))
+            .count();
         let newest = super::Reverse::of_log_files(self.clone(), files).next_record()?;
-        Ok((newest, next))
+        Ok(Head {
+            newest,
+            next_seq,
+            loose,
+        })
     }
 
     /// Every record, oldest first.
@@ -320,13 +328,32 @@ impl Log {
     }
 
     /// The file a pack of `bytes` holding `first..=last` is written to.
-    pub(crate) fn pack_path(&self, first: u64, last: u64, bytes: &[u8]) -> PathBuf {
+    pub fn pack_path(&self, first: u64, last: u64, bytes: &[u8]) -> PathBuf {
         self.dir.join(format!(
             "{}~pack-{first:0w$}-{last:0w$}-{}",
             self.stem,
             short_hash(bytes),
             w = SEQ_DIGITS
         ))
+    }
+}
+
+/// The end of a log, as [`Log::head`] finds it.
+#[derive(Debug, Clone)]
+pub struct Head {
+    /// The newest record.
+    pub newest: Option<Record>,
+    /// The `seq` the next record gets.
+    pub next_seq: u64,
+    /// How many loose records the log has.
+    pub loose: usize,
+}
+
+impl Head {
+    /// Whether the log should be packed once one more record (`adding`)
+    /// is written.
+    pub fn needs_packing(&self, adding: bool) -> bool {
+        self.loose + usize::from(adding) >= LOOSE_LIMIT
     }
 }
 

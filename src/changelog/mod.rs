@@ -18,6 +18,6 @@ mod reader;
 mod record;
 
 pub use compact::compact;
-pub use files::{FileName, LOOSE_LIMIT, Log, LogFile, next_seq, parse_file_name, scan};
+pub use files::{FileName, Head, LOOSE_LIMIT, Log, LogFile, next_seq, parse_file_name, scan};
 pub use reader::Reverse;
 pub use record::{Action, Entry, Record};

@@ -21,21 +21,6 @@ fn object_path(env: &TestEnv, id: &str) -> PathBuf {
     env.store().join("objects").join(&id[..2]).join(&id[2..])
 }
 
-/// The records of a changelog file, oldest first (empty when it does not exist).
-fn records(path: &Path) -> Vec<Value> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    assert!(
-        text.is_empty() || text.ends_with('\n'),
-        "{}: last record lacks its newline",
-        path.display()
-    );
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display())))
-        .collect()
-}
-
 fn versions_log(env: &TestEnv, name: &str) -> Vec<Value> {
     parsed(env.log_lines(name, "+versions"))
 }

@@ -491,27 +491,42 @@ struct Checked {
 /// store has no crash leftovers (no torn tail, every ref at its log's end).
 fn check_store(env: &TestEnv, ops: &[(Op, Outcome)], settled: bool) -> Checked {
     let mut c = Checked::default();
-    let mut logs: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    // Each log's records from all its files (loose records and packs),
+    // copies dropped, in log order: seq, then time, then bytes.
+    let mut lines: BTreeMap<String, BTreeSet<(u64, String, Vec<u8>)>> = BTreeMap::new();
     for (file, bytes) in files_below(&env.store().join("logs")) {
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if complete < bytes.len() && settled {
-            c.wrong.push(format!("logs/{file}: torn last record"));
+        if !bytes.ends_with(b"\n") {
+            c.wrong.push(format!("logs/{file}: does not end with a newline"));
         }
-        let records: Vec<Value> = bytes[..complete]
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                serde_json::from_slice(l).unwrap_or_else(|e| {
-                    panic!(
-                        "logs/{file}: damaged record {e}: {}",
-                        String::from_utf8_lossy(l)
-                    )
-                })
-            })
-            .collect();
-        c.records += records.len();
-        logs.insert(file, records);
+        let (log, _) = file
+            .split_once('~')
+            .unwrap_or_else(|| panic!("logs/{file}: not a record file"));
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let r: Value = serde_json::from_slice(line).unwrap_or_else(|e| {
+                panic!(
+                    "logs/{file}: damaged record {e}: {}",
+                    String::from_utf8_lossy(line)
+                )
+            });
+            let seq = r["seq"].as_u64().unwrap_or_else(|| panic!("logs/{file}: no seq"));
+            let time = r["time"].as_str().unwrap_or_default().to_string();
+            lines
+                .entry(log.to_string())
+                .or_default()
+                .insert((seq, time, line.to_vec()));
+        }
     }
+    let logs: BTreeMap<String, Vec<Value>> = lines
+        .into_iter()
+        .map(|(log, lines)| {
+            let records: Vec<Value> = lines
+                .into_iter()
+                .map(|(_, _, line)| serde_json::from_slice(&line).unwrap())
+                .collect();
+            c.records += records.len();
+            (log, records)
+        })
+        .collect();
     c.logs = logs.len();
 
     // Chains, undo walks, and each writer's records in the order it ran them.

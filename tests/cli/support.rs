@@ -236,6 +236,22 @@ impl TestEnv {
         log_lines(&self.store(), name, stem)
     }
 
+    /// Write `line` (a record without `\n`) as a loose record file of log
+    /// `stem` of `name`, named as promptrel names it (its seq, the hash of
+    /// the line); returns its path.
+    pub fn write_record(&self, name: &str, stem: &str, line: &str) -> PathBuf {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        let seq = value["seq"].as_u64().unwrap();
+        let hash = &blake3::hash(line.as_bytes()).to_hex()[..16];
+        let file = self
+            .store()
+            .join("logs")
+            .join(name)
+            .join(format!("{stem}~{seq:012}-{hash}"));
+        std::fs::write(&file, format!("{line}\n")).unwrap();
+        file
+    }
+
     /// The loose file of record `seq` of one log.
     pub fn log_file(&self, name: &str, stem: &str, seq: u64) -> PathBuf {
         let wanted = format!("{stem}~{seq:012}-");
