@@ -1,20 +1,20 @@
 //! Fault injection, for tests: crash, or fail with an I/O error, at the N-th
 //! write step.
 //!
-//! Every durable step in `fsutil` (temp file written, renamed, record
-//! appended, folder created…) counts as one step. Two modes, armed by the CLI
+//! Every durable step in `fsutil` (temp file written, renamed, folder
+//! created…) and in the bulk import (each sync) counts as one step. Two modes, armed by the CLI
 //! from the environment (nothing else arms them):
 //!
 //! - [`crash_at`] (`PROMPTREL_CRASH_AT=N`): the N-th step aborts the process
 //!   with `SIGABRT`: no destructor runs and no temp file is tidied, exactly as
-//!   if the machine had lost power there. A torn append writes half the record
-//!   first. Recovery relies on the format: torn tails are "not written", temp
-//!   files are ignored, and a ref one move behind its log is settled forward.
+//!   if the machine had lost power there. Recovery relies on the format: temp
+//!   files are ignored, copies of packed records count once, and a ref one
+//!   move behind its log is settled forward.
 //! - [`fail_at`] (`PROMPTREL_FAIL_AT=N`): the N-th step returns an
 //!   [`std::io::Error`] instead (disk full by default, or EIO), as a real
 //!   `write`/`fsync` would. The step's work is done first, as far as a real
-//!   failure could have done it (half a record for a torn append), so the
-//!   error path must undo it: the store's undo guard puts everything back.
+//!   failure could have done it, so the error path must undo it: the store's
+//!   undo guard puts everything back.
 
 use std::io;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};

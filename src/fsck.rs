@@ -2,18 +2,20 @@
 //!
 //! Checked: every object re-hashed (in parallel on all cores); every ref
 //! holds a valid id of an existing object and agrees with its label's log;
-//! every changelog record parses, sits in the right file, names existing
-//! objects, and chains (each move's `from` is the previous move's `to`); no
-//! temp files left by a killed writer.
+//! every log file is named after its content; every changelog record parses,
+//! sits in the right log, names existing objects, and chains (each move's
+//! `from` is a value its log reached before); no seq is missing; no temp
+//! files left by a killed writer. After a git merge: a ref with conflict
+//! markers, or a label both branches moved, is explained with the command
+//! that settles it.
 //!
 //! Repaired with `repair = true`, because each is what the next writer would
-//! do anyway and loses nothing acknowledged: a torn last record (cut off),
-//! stale temp files (removed), a ref one move behind its log (moved forward).
-
-use std::fs;
-use std::path::{Path, PathBuf};
+//! do anyway and loses nothing acknowledged: stale temp files (removed), a
+//! ref one move behind its log (moved forward).
 
 use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 use crate::changelog::{self, Action, Entry, FileName, LogFile, Record};
 use crate::error::{Error, Result};
@@ -189,8 +191,10 @@ impl Checker<'_> {
                     .map(|p| p.to_string_lossy().into_owned())
                     .collect();
                 let prompt = prompt.join("/");
-                let valid_stem =
-                    |stem: &str| stem.strip_prefix('@').is_some_and(|l| Label::new(l).is_ok());
+                let valid_stem = |stem: &str| {
+                    stem.strip_prefix('@')
+                        .is_some_and(|l| Label::new(l).is_ok())
+                };
                 let valid_file = match tree {
                     "logs" => match changelog::parse_file_name(&name) {
                         FileName::Log { stem, .. } => stem == VERSIONS_LOG || valid_stem(stem),
@@ -360,7 +364,10 @@ impl Checker<'_> {
             None => r.action == Action::Add,
             Some(_) => r.action != Action::Add,
         };
-        if r.prompt != name.as_str() || r.label.as_deref() != label.map(|l| l.as_str()) || !expected_action {
+        if r.prompt != name.as_str()
+            || r.label.as_deref() != label.map(|l| l.as_str())
+            || !expected_action
+        {
             self.problem(
                 path,
                 "misplaced-record",
@@ -369,7 +376,10 @@ impl Checker<'_> {
                     if r.action == Action::Add { "an" } else { "a" },
                     r.action.as_str(),
                     r.prompt,
-                    r.label.as_ref().map(|l| format!("@{l}")).unwrap_or_default()
+                    r.label
+                        .as_ref()
+                        .map(|l| format!("@{l}"))
+                        .unwrap_or_default()
                 ),
                 false,
             );
@@ -396,7 +406,12 @@ impl Checker<'_> {
 
     /// Check a label's ref, and (when its log could be read) that it agrees
     /// with the log's newest record.
-    fn label_ref(&mut self, name: &PromptName, label: &Label, records: Option<&[Record]>) -> Result<()> {
+    fn label_ref(
+        &mut self,
+        name: &PromptName,
+        label: &Label,
+        records: Option<&[Record]>,
+    ) -> Result<()> {
         let path = self.store.ref_path(name, label);
         let current = match refs::read_value(&path) {
             Ok(RefValue::Conflict(sides)) => {
@@ -439,12 +454,21 @@ impl Checker<'_> {
         };
         let last = records.last();
         let head_seq = last.map_or(0, |r| r.seq);
-        let head: Vec<&Record> = records.iter().rev().take_while(|r| r.seq == head_seq).collect();
+        let head: Vec<&Record> = records
+            .iter()
+            .rev()
+            .take_while(|r| r.seq == head_seq)
+            .collect();
         let mut head_values: Vec<VersionId> = head.iter().map(|r| r.to.clone()).collect();
         head_values.sort();
         head_values.dedup();
         match (last, &current) {
-            (None, Some(_)) => self.problem(&path, "unlogged-label", format!("{name}@{label} has no changelog; it was not set by promptrel"), false),
+            (None, Some(_)) => self.problem(
+                &path,
+                "unlogged-label",
+                format!("{name}@{label} has no changelog; it was not set by promptrel"),
+                false,
+            ),
             (Some(_), _) if head_values.len() > 1 => {
                 let message = format!(
                     "{name}@{label} was moved differently on two git branches (merged); the label now points to {}:\n{}{}",
@@ -464,12 +488,21 @@ impl Checker<'_> {
             }
             (Some(last), _) => {
                 let keep = current.clone().into_iter().collect::<Vec<_>>();
-                self.problem(&path, "ref-disagrees", format!(
-                    "{name}@{label} points to {} but its changelog ends at {}.{}",
-                    current.as_ref().map_or("nothing", |c| c.short()),
-                    last.to.short(),
-                    if keep.is_empty() { String::new() } else { format!("\n{}", self.settle_hint(name, label, &keep)) }
-                ), false)
+                self.problem(
+                    &path,
+                    "ref-disagrees",
+                    format!(
+                        "{name}@{label} points to {} but its changelog ends at {}.{}",
+                        current.as_ref().map_or("nothing", |c| c.short()),
+                        last.to.short(),
+                        if keep.is_empty() {
+                            String::new()
+                        } else {
+                            format!("\n{}", self.settle_hint(name, label, &keep))
+                        }
+                    ),
+                    false,
+                )
             }
             (None, None) => {}
         }
@@ -497,14 +530,23 @@ impl Checker<'_> {
 
     /// How to record the choice, for each candidate.
     fn settle_hint(&self, name: &PromptName, label: &Label, sides: &[VersionId]) -> String {
-        let protected = self.store.config().is_ok_and(|c| c.is_protected(label.as_str()));
+        let protected = self
+            .store
+            .config()
+            .is_ok_and(|c| c.is_protected(label.as_str()));
         let choices: Vec<String> = sides
             .iter()
             .map(|side| {
                 if protected {
-                    format!("promptrel rollback {name} {label} --to {} -m \"settle merge\"", side.short())
+                    format!(
+                        "promptrel rollback {name} {label} --to {} -m \"settle merge\"",
+                        side.short()
+                    )
                 } else {
-                    format!("promptrel label {name} {label} {} -m \"settle merge\"", side.short())
+                    format!(
+                        "promptrel label {name} {label} {} -m \"settle merge\"",
+                        side.short()
+                    )
                 }
             })
             .collect();

@@ -41,13 +41,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tempfile::TempPath;
 
 use crate::changelog::{Action, Record};
-use crate::update::LabelState;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::fsutil::{self, TEMP_PREFIX};
 use crate::id::VersionId;
 use crate::name::{Label, PromptName};
 use crate::store::{Signature, Store};
+use crate::update::LabelState;
 
 /// One file to import.
 #[derive(Debug, Clone)]
@@ -457,7 +457,12 @@ impl Store {
                 if !state.moves(&id) {
                     continue;
                 }
-                let record = record(Action::Label, Some(label), state.head.next_seq, state.from());
+                let record = record(
+                    Action::Label,
+                    Some(label),
+                    state.head.next_seq,
+                    state.from(),
+                );
                 let path = self.label_log(&f.name, label).loose_path(&record);
                 let log = (temps.temp(&path, &record.to_line())?, path);
                 let ref_path = self.ref_path(&f.name, label);

@@ -262,7 +262,10 @@ impl Store {
             let is_versions = entry.file_type().is_file()
                 && matches!(
                     changelog::parse_file_name(&entry.file_name().to_string_lossy()),
-                    changelog::FileName::Log { stem: VERSIONS_LOG, .. }
+                    changelog::FileName::Log {
+                        stem: VERSIONS_LOG,
+                        ..
+                    }
                 );
             if !is_versions {
                 continue;

@@ -470,11 +470,11 @@ fn refuse_protected(config: &Config, labels: &[Label]) -> Result<()> {
 /// could have left (a record without its ref move, an object without its
 /// record), so if an undo step itself fails it stops there and the store is
 /// still consistent. A crash, by contrast, runs no undo at all: that case
-/// relies on the format's recovery (torn tails are not written, temp files
-/// are ignored, a ref one move behind its log is settled forward).
+/// relies on the format's recovery (temp files are ignored, a ref one move
+/// behind its log is settled forward).
 ///
-/// Repairs made before the first write (settle, cutting a torn tail) are not
-/// undone: they complete or drop what a crashed writer left, losing nothing.
+/// Repairs made before the first write (settle) are not undone: they
+/// complete what a crashed writer left, losing nothing.
 #[derive(Debug, Default)]
 struct UndoGuard {
     notes: Vec<UndoNote>,

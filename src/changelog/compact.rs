@@ -64,3 +64,117 @@ pub fn compact(log: &Log) -> Result<bool> {
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::changelog::{Action, Record, next_seq};
+    use crate::id::VersionId;
+
+    fn record(seq: u64, n: u64) -> Record {
+        Record {
+            time: Timestamp::from_second(1_700_000_000 + n as i64).unwrap(),
+            action: Action::Label,
+            prompt: "p".into(),
+            label: Some("prod".into()),
+            seq,
+            from: None,
+            to: VersionId::of(n.to_string().as_bytes()),
+            author: "a".into(),
+            message: format!("message {n}"),
+            source: None,
+            file: None,
+            undo: false,
+        }
+    }
+
+    /// What a writer does: a loose record, then a pack when due.
+    fn write(log: &Log, n: u64) -> Record {
+        let r = record(next_seq(&log.files().unwrap()), n);
+        fsutil::write_atomic(&log.loose_path(&r), &r.to_line()).unwrap();
+        compact(log).unwrap();
+        r
+    }
+
+    fn kinds(log: &Log) -> (Vec<(u64, u64)>, usize) {
+        let mut packs = Vec::new();
+        let mut loose = 0;
+        for f in log.files().unwrap() {
+            match f {
+                LogFile::Pack { first, last, .. } => packs.push((first, last)),
+                LogFile::Loose { .. } => loose += 1,
+            }
+        }
+        packs.sort();
+        (packs, loose)
+    }
+
+    #[test]
+    fn packs_grow_geometrically_and_keep_every_record_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::new(dir.path().to_path_buf(), "@prod".into());
+        let written: Vec<Record> = (1..=1000).map(|n| write(&log, n)).collect();
+        let (packs, loose) = kinds(&log);
+        assert_eq!(
+            packs,
+            [(1, 512), (513, 768), (769, 896), (897, 960), (961, 992)]
+        );
+        assert_eq!(loose, 8);
+        assert_eq!(log.read_all().unwrap(), written);
+        // Newest first, and only as far as asked.
+        let newest: Vec<u64> = log
+            .reverse()
+            .unwrap()
+            .take(3)
+            .map(|r| r.unwrap().seq)
+            .collect();
+        assert_eq!(newest, [1000, 999, 998]);
+    }
+
+    #[test]
+    fn copies_in_two_files_are_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::new(dir.path().to_path_buf(), "@prod".into());
+        let written: Vec<Record> = (1..=40).map(|n| write(&log, n)).collect();
+        // A crash between the pack and the removal of what it packed, or a
+        // git merge of two branches that packed: the same records twice.
+        for r in &written[..5] {
+            fsutil::write_atomic(&log.loose_path(r), &r.to_line()).unwrap();
+        }
+        let mut other = Vec::new();
+        for r in &written[..20] {
+            other.extend_from_slice(&r.to_line());
+        }
+        fsutil::write_atomic(&log.pack_path(1, 20, &other), &other).unwrap();
+        assert_eq!(log.read_all().unwrap(), written);
+        // The next pack merges the copies away.
+        let more: Vec<Record> = (41..=80).map(|n| write(&log, n)).collect();
+        let all: Vec<Record> = written.into_iter().chain(more).collect();
+        assert_eq!(log.read_all().unwrap(), all);
+        let (packs, loose) = kinds(&log);
+        assert!(packs.len() <= 2 && loose < LOOSE_LIMIT, "{packs:?} {loose}");
+    }
+
+    #[test]
+    fn records_two_branches_gave_one_seq_are_ordered_by_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::new(dir.path().to_path_buf(), "@prod".into());
+        write(&log, 1);
+        let (ours, theirs) = (record(2, 20), record(2, 10));
+        for r in [&ours, &theirs] {
+            fsutil::write_atomic(&log.loose_path(r), &r.to_line()).unwrap();
+        }
+        let seqs: Vec<(u64, Timestamp)> = log
+            .reverse()
+            .unwrap()
+            .map(|r| r.map(|r| (r.seq, r.time)).unwrap())
+            .collect();
+        assert_eq!(
+            seqs,
+            [(2, ours.time), (2, theirs.time), (1, record(1, 1).time)]
+        );
+        assert_eq!(next_seq(&log.files().unwrap()), 3);
+    }
+}

@@ -148,8 +148,9 @@ pub(crate) fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
         .split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, line)| {
-            let record = Record::parse(line)
-                .map_err(|e| Error::corrupt(path, format!("line {}: damaged record: {e}", i + 1)))?;
+            let record = Record::parse(line).map_err(|e| {
+                Error::corrupt(path, format!("line {}: damaged record: {e}", i + 1))
+            })?;
             Ok(Entry {
                 record,
                 line: line.to_vec(),

@@ -143,7 +143,10 @@ impl Iterator for Reverse {
 fn read_vanishing(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| {
         if e.kind() == ErrorKind::NotFound {
-            Error::io("reading (it was packed by a concurrent writer: run the command again)", path)(e)
+            Error::io(
+                "reading (it was packed by a concurrent writer: run the command again)",
+                path,
+            )(e)
         } else {
             Error::io("reading", path)(e)
         }
@@ -169,7 +172,10 @@ impl PackReader {
     fn open(path: &Path) -> Result<PackReader> {
         let mut file = File::open(path).map_err(|e| {
             if e.kind() == ErrorKind::NotFound {
-                Error::io("reading (it was packed by a concurrent writer: run the command again)", path)(e)
+                Error::io(
+                    "reading (it was packed by a concurrent writer: run the command again)",
+                    path,
+                )(e)
             } else {
                 Error::io("opening", path)(e)
             }
@@ -196,7 +202,10 @@ impl PackReader {
             return Ok(false);
         }
         let mut file = File::open(&self.path).map_err(|e| {
-            Error::io("reading (it was repacked by a concurrent writer: run the command again)", &self.path)(e)
+            Error::io(
+                "reading (it was repacked by a concurrent writer: run the command again)",
+                &self.path,
+            )(e)
         })?;
         self.fill_from(&mut file)
     }

@@ -839,7 +839,8 @@ hint: choose where it goes with --to VERSION
         assert_eq!(
             keys(record),
             [
-                "action", "author", "from", "label", "message", "prompt", "seq", "time", "to", "undo"
+                "action", "author", "from", "label", "message", "prompt", "seq", "time", "to",
+                "undo"
             ]
         );
         assert_eq!(record["action"], "rollback");
@@ -1071,8 +1072,8 @@ fn log_json_prints_the_stored_records() {
         .collect();
     assert_eq!(lines.len(), 7);
     const DOCUMENTED: [&str; 12] = [
-        "action", "author", "file", "from", "label", "message", "prompt", "seq", "source", "time", "to",
-        "undo",
+        "action", "author", "file", "from", "label", "message", "prompt", "seq", "source", "time",
+        "to", "undo",
     ];
     for record in &lines {
         for key in keys(record) {

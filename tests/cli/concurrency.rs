@@ -496,7 +496,8 @@ fn check_store(env: &TestEnv, ops: &[(Op, Outcome)], settled: bool) -> Checked {
     let mut lines: BTreeMap<String, BTreeSet<(u64, String, Vec<u8>)>> = BTreeMap::new();
     for (file, bytes) in files_below(&env.store().join("logs")) {
         if !bytes.ends_with(b"\n") {
-            c.wrong.push(format!("logs/{file}: does not end with a newline"));
+            c.wrong
+                .push(format!("logs/{file}: does not end with a newline"));
         }
         let (log, _) = file
             .split_once('~')
@@ -508,7 +509,9 @@ fn check_store(env: &TestEnv, ops: &[(Op, Outcome)], settled: bool) -> Checked {
                     String::from_utf8_lossy(line)
                 )
             });
-            let seq = r["seq"].as_u64().unwrap_or_else(|| panic!("logs/{file}: no seq"));
+            let seq = r["seq"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("logs/{file}: no seq"));
             let time = r["time"].as_str().unwrap_or_default().to_string();
             lines
                 .entry(log.to_string())

@@ -107,8 +107,16 @@ fn long_prod_history(env: &TestEnv) {
     let (v1, v2) = (&id_of(V1)[..8], &id_of(V2)[..8]);
     for i in 0..29 {
         let to = if i % 2 == 0 { v1 } else { v2 };
-        env.run(&["rollback", "checkout-bot", "prod", "--to", to, "-m", "again"])
-            .ok();
+        env.run(&[
+            "rollback",
+            "checkout-bot",
+            "prod",
+            "--to",
+            to,
+            "-m",
+            "again",
+        ])
+        .ok();
     }
     assert_eq!(env.log_files("checkout-bot", "@prod").len(), 31);
 }
@@ -417,7 +425,9 @@ fn packed_in(snapshot: &Snapshot, rel: &Path, bytes: &[u8]) -> bool {
                 && other
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy().contains("~pack-"))
-                && pack.split_inclusive(|&b| b == b'\n').any(|line| line == bytes)
+                && pack
+                    .split_inclusive(|&b| b == b'\n')
+                    .any(|line| line == bytes)
         })
 }
 
@@ -684,7 +694,15 @@ fn a_real_write_error_leaves_the_store_unchanged() {
         return;
     }
     let env = released_store();
-    let args = ["add", "checkout-bot", "-", "-m", "back", "--label", "staging"];
+    let args = [
+        "add",
+        "checkout-bot",
+        "-",
+        "-m",
+        "back",
+        "--label",
+        "staging",
+    ];
     let before = env.snapshot();
     let script = "trap '' XFSZ; ulimit -f 0; exec \"$0\" \"$@\"";
     let mut cmd = Command::new("bash");
@@ -697,7 +715,9 @@ fn a_real_write_error_leaves_the_store_unchanged() {
         .env("PROMPTREL_DATE", WHEN)
         .env("NO_COLOR", "1");
     let run = spawn(&mut cmd, Some(V1)).fails(2);
-    let versions = env.store().join("logs/checkout-bot/+versions~000000000004-");
+    let versions = env
+        .store()
+        .join("logs/checkout-bot/+versions~000000000004-");
     assert!(
         run.stderr
             .starts_with(&format!("error: writing {}", versions.display())),

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 
-
 use serde_json::Value;
 use snapbox::data::Data;
 use snapbox::{assert_data_eq, str};

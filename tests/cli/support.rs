@@ -218,9 +218,11 @@ pub fn log_lines(store: &Path, name: &str, stem: &str) -> Vec<String> {
         let text = std::fs::read_to_string(entry.path()).unwrap();
         assert!(text.ends_with('\n'), "{file}: lacks its final newline");
         for line in text.lines() {
-            let value: serde_json::Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{file}: {e}: {line}"));
-            let seq = value["seq"].as_u64().unwrap_or_else(|| panic!("{file}: no seq"));
+            let value: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{file}: {e}: {line}"));
+            let seq = value["seq"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{file}: no seq"));
             let time = value["time"].as_str().unwrap_or_default().to_string();
             lines.push((seq, time, line.to_string()));
         }
@@ -257,7 +259,12 @@ impl TestEnv {
         let wanted = format!("{stem}~{seq:012}-");
         self.log_files(name, stem)
             .into_iter()
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&wanted))
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&wanted)
+            })
             .unwrap_or_else(|| panic!("no record {seq} in {name} {stem}"))
     }
 

@@ -8,9 +8,10 @@ use crate::cli::output::{exit, stdout};
 /// Check the whole store: every object re-hashed, every ref and changelog record.
 ///
 /// Prints one line per problem, naming the file; exits 0 only when the store
-/// is clean and 1 when problems remain. --repair fixes only what is safe (a
-/// torn last record, temp files left by a crash, a ref one move behind its
-/// changelog) and says what it did.
+/// is clean and 1 when problems remain. --repair fixes only what is safe
+/// (temp files left by a crash, a ref one move behind its changelog) and says
+/// what it did. After a git merge, a label moved on both branches is
+/// explained, with the command that settles it.
 ///
 /// Example: promptrel fsck --repair
 #[derive(Debug, clap::Args)]
