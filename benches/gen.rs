@@ -134,6 +134,7 @@ fn record(
         source: source.map(str::to_string),
         file,
         undo: false,
+        release: None,
     }
 }
 

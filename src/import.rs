@@ -443,6 +443,7 @@ impl Store {
                     None
                 },
                 undo: false,
+                release: None,
             };
             let version = match newest {
                 Some(newest) if *newest == id => None,

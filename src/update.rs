@@ -71,6 +71,7 @@ impl Store {
                 source: None,
                 file,
                 undo: false,
+                release: None,
             };
             guard.record(&versions_log, record)?;
         }
@@ -327,6 +328,7 @@ impl Store {
                 source: how.source,
                 file: None,
                 undo: how.undo,
+                release: how.release.clone(),
             };
             guard.record(&self.label_log(name, label), record)?;
             if state.current.id() != Some(to) {
@@ -440,6 +442,8 @@ struct Move<'a> {
     source: Option<String>,
     /// `rollback` without `--to`.
     undo: bool,
+    /// The release this move is part of.
+    release: Option<String>,
 }
 
 impl<'a> Move<'a> {
@@ -449,6 +453,7 @@ impl<'a> Move<'a> {
             message,
             source: None,
             undo: false,
+            release: None,
         }
     }
 }

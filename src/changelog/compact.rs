@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::fsutil;
 
 use super::files::{LOOSE_LIMIT, Log, LogFile};
-use super::record::Entry;
+use super::record::{Entry, Meta};
 
 /// Pack `log` when it has [`LOOSE_LIMIT`] loose records or more. Call
 /// while holding the lock. Returns whether it packed.
@@ -40,9 +40,9 @@ pub fn compact(log: &Log) -> Result<bool> {
         size += pack.weight();
         chosen.push(pack);
     }
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut entries: Vec<Entry<Meta>> = Vec::new();
     for file in &chosen {
-        entries.extend(file.read_checked()?);
+        entries.extend(file.read_checked::<Meta>()?);
     }
     entries.sort_by(Entry::log_order);
     entries.dedup_by(|a, b| a.line == b.line);
@@ -87,6 +87,7 @@ mod tests {
             source: None,
             file: None,
             undo: false,
+            release: None,
         }
     }
 

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-use super::record::{Entry, Record};
+use super::record::{Entry, LogLine, Record};
 
 /// Loose records a log may gather before a writer packs them (see
 /// [`super::compact`]).
@@ -81,10 +81,10 @@ impl LogFile {
 
     /// Read and check the whole file: every line a record, in log order,
     /// matching the name (`seq`s, hash). Errors are [`Error::Corrupt`].
-    pub fn read_checked(&self) -> Result<Vec<Entry>> {
+    pub fn read_checked<T: LogLine>(&self) -> Result<Vec<Entry<T>>> {
         let path = self.path();
         let bytes = fs::read(path).map_err(Error::io("reading", path))?;
-        let entries = parse_lines(path, &bytes)?;
+        let entries = parse_lines::<T>(path, &bytes)?;
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let (_, hash) = file_name.rsplit_once('-').unwrap_or(("", ""));
         match self {
@@ -98,12 +98,12 @@ impl LogFile {
                         ),
                     ));
                 };
-                if entry.record.seq != *seq || short_hash(&entry.line) != hash {
+                if entry.record.seq() != *seq || short_hash(&entry.line) != hash {
                     return Err(Error::corrupt(
                         path,
                         format!(
                             "the file name does not match its record (expected {})",
-                            loose_name_of(&entry.record, &entry.line, "…")
+                            loose_name_of(entry.record.seq(), &entry.line, "…")
                         ),
                     ));
                 }
@@ -124,7 +124,7 @@ impl LogFile {
                     ));
                 }
                 let seqs = entries.first().zip(entries.last());
-                if seqs.map(|(a, b)| (a.record.seq, b.record.seq)) != Some((*first, *last)) {
+                if seqs.map(|(a, b)| (a.record.seq(), b.record.seq())) != Some((*first, *last)) {
                     return Err(Error::corrupt(
                         path,
                         "the pack's records do not span the seq range in its name",
@@ -137,7 +137,7 @@ impl LogFile {
 }
 
 /// Parse a file of records, one per line, each ending in `\n`.
-pub(crate) fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
+pub(crate) fn parse_lines<T: LogLine>(path: &Path, bytes: &[u8]) -> Result<Vec<Entry<T>>> {
     if !bytes.ends_with(b"\n") {
         return Err(Error::corrupt(
             path,
@@ -148,7 +148,7 @@ pub(crate) fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
         .split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, line)| {
-            let record = Record::parse(line).map_err(|e| {
+            let record = super::record::parse::<T>(line).map_err(|e| {
                 Error::corrupt(path, format!("line {}: damaged record: {e}", i + 1))
             })?;
             Ok(Entry {
@@ -166,10 +166,9 @@ pub(crate) fn short_hash(bytes: &[u8]) -> String {
     hex
 }
 
-fn loose_name_of(record: &Record, line: &[u8], stem: &str) -> String {
+fn loose_name_of(seq: u64, line: &[u8], stem: &str) -> String {
     format!(
-        "{stem}~{:0width$}-{}",
-        record.seq,
+        "{stem}~{seq:0width$}-{}",
         short_hash(line),
         width = SEQ_DIGITS
     )
@@ -289,6 +288,11 @@ impl Log {
 
     /// Its records, newest first, reading only as far as the caller goes.
     pub fn reverse(&self) -> Result<super::Reverse> {
+        self.reverse_as()
+    }
+
+    /// [`Log::reverse`] of a log whose lines are `T`s.
+    pub fn reverse_as<T: LogLine>(&self) -> Result<super::Reverse<T>> {
         super::Reverse::open(self)
     }
 
@@ -300,13 +304,18 @@ impl Log {
     /// What a writer needs to know before adding a record, from one
     /// listing of the folder.
     pub fn head(&self) -> Result<Head> {
+        self.head_as()
+    }
+
+    /// [`Log::head`] of a log whose lines are `T`s.
+    pub fn head_as<T: LogLine>(&self) -> Result<Head<T>> {
         let files = self.files()?;
         let next_seq = next_seq(&files);
         let loose = files
             .iter()
             .filter(|f| matches!(f, LogFile::Loose { .. }))
             .count();
-        let newest = super::Reverse::of_log_files(self.clone(), files).next_record()?;
+        let newest = super::Reverse::<T>::of_log_files(self.clone(), files).next_record()?;
         Ok(Head {
             newest,
             next_seq,
@@ -316,16 +325,24 @@ impl Log {
 
     /// Every record, oldest first.
     pub fn read_all(&self) -> Result<Vec<Record>> {
-        let mut all = self.reverse()?.collect::<Result<Vec<_>>>()?;
+        self.read_all_as()
+    }
+
+    /// [`Log::read_all`] of a log whose lines are `T`s.
+    pub fn read_all_as<T: LogLine>(&self) -> Result<Vec<T>> {
+        let mut all = self.reverse_as::<T>()?.collect::<Result<Vec<_>>>()?;
         all.reverse();
         Ok(all)
     }
 
     /// The file a record (with its `seq` set) is written to.
-    pub fn loose_path(&self, record: &Record) -> PathBuf {
-        let line = record.to_line();
-        self.dir
-            .join(loose_name_of(record, &line[..line.len() - 1], &self.stem))
+    pub fn loose_path<T: LogLine>(&self, record: &T) -> PathBuf {
+        let line = super::record::to_line(record);
+        self.dir.join(loose_name_of(
+            record.seq(),
+            &line[..line.len() - 1],
+            &self.stem,
+        ))
     }
 
     /// The file a pack of `bytes` holding `first..=last` is written to.
@@ -341,16 +358,16 @@ impl Log {
 
 /// The end of a log, as [`Log::head`] finds it.
 #[derive(Debug, Clone)]
-pub struct Head {
+pub struct Head<T = Record> {
     /// The newest record.
-    pub newest: Option<Record>,
+    pub newest: Option<T>,
     /// The `seq` the next record gets.
     pub next_seq: u64,
     /// How many loose records the log has.
     pub loose: usize,
 }
 
-impl Head {
+impl<T> Head<T> {
     /// Whether the log should be packed once one more record (`adding`)
     /// is written.
     pub fn needs_packing(&self, adding: bool) -> bool {

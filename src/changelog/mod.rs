@@ -20,4 +20,4 @@ mod record;
 pub use compact::compact;
 pub use files::{FileName, Head, LOOSE_LIMIT, Log, LogFile, next_seq, parse_file_name, scan};
 pub use reader::Reverse;
-pub use record::{Action, Entry, Record};
+pub use record::{Action, Entry, LogLine, Meta, Record, parse, to_line};

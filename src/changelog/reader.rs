@@ -14,15 +14,15 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::files::{Log, LogFile};
-use super::record::{Entry, Record};
+use super::record::{Entry, LogLine, Record};
 
 /// A log's records, newest first (see the module documentation).
-pub struct Reverse {
+pub struct Reverse<T = Record> {
     log: Log,
     /// Files not opened yet, by greatest `seq`, ascending.
     pending: Vec<LogFile>,
     /// Opened files with their next record.
-    open: Vec<(Entry, Option<PackReader>)>,
+    open: Vec<(Entry<T>, Option<PackReader>)>,
     /// The line of the record returned last, to drop its copies.
     last: Option<Vec<u8>>,
     /// Nothing returned yet: a file that vanished (a concurrent writer
@@ -30,15 +30,15 @@ pub struct Reverse {
     fresh: bool,
 }
 
-impl Reverse {
+impl<T: LogLine> Reverse<T> {
     /// Start reading `log` from its newest record.
-    pub fn open(log: &Log) -> Result<Reverse> {
+    pub fn open(log: &Log) -> Result<Reverse<T>> {
         let files = log.files()?;
         Ok(Reverse::of_log_files(log.clone(), files))
     }
 
     /// Start reading `log`, whose files the caller has just listed.
-    pub fn of_log_files(log: Log, mut files: Vec<LogFile>) -> Reverse {
+    pub fn of_log_files(log: Log, mut files: Vec<LogFile>) -> Reverse<T> {
         files.sort_by_key(LogFile::max_seq);
         Reverse {
             log,
@@ -65,7 +65,7 @@ impl Reverse {
     /// as the best one open.
     fn open_candidates(&mut self) -> Result<()> {
         while let Some(next) = self.pending.last() {
-            let best_seq = self.best().map(|i| self.open[i].0.record.seq);
+            let best_seq = self.best().map(|i| self.open[i].0.record.seq());
             if best_seq.is_some_and(|seq| next.max_seq() < seq) {
                 break;
             }
@@ -73,7 +73,7 @@ impl Reverse {
             match file {
                 LogFile::Loose { path, .. } => {
                     let bytes = read_vanishing(&path)?;
-                    let mut entries = super::files::parse_lines(&path, &bytes)?;
+                    let mut entries = super::files::parse_lines::<T>(&path, &bytes)?;
                     if entries.len() != 1 {
                         return Err(Error::corrupt(
                             &path,
@@ -94,12 +94,12 @@ impl Reverse {
     }
 
     /// The next older record.
-    pub fn next_record(&mut self) -> Result<Option<Record>> {
+    pub fn next_record(&mut self) -> Result<Option<T>> {
         Ok(self.next_entry()?.map(|e| e.record))
     }
 
     /// The next older record with its line.
-    pub fn next_entry(&mut self) -> Result<Option<Entry>> {
+    pub fn next_entry(&mut self) -> Result<Option<Entry<T>>> {
         loop {
             match self.open_candidates() {
                 Err(Error::Io { source, .. })
@@ -131,10 +131,10 @@ impl Reverse {
     }
 }
 
-impl Iterator for Reverse {
-    type Item = Result<Record>;
+impl<T: LogLine> Iterator for Reverse<T> {
+    type Item = Result<T>;
 
-    fn next(&mut self) -> Option<Result<Record>> {
+    fn next(&mut self) -> Option<Result<T>> {
         self.next_record().transpose()
     }
 }
@@ -238,7 +238,7 @@ impl PackReader {
         count
     }
 
-    fn next_entry(&mut self) -> Result<Option<Entry>> {
+    fn next_entry<T: LogLine>(&mut self) -> Result<Option<Entry<T>>> {
         loop {
             if self.buf.is_empty() && !self.fill()? {
                 return Ok(None);
@@ -253,9 +253,9 @@ impl PackReader {
         }
     }
 
-    fn take(&mut self, start: usize, end: usize) -> Result<Entry> {
+    fn take<T: LogLine>(&mut self, start: usize, end: usize) -> Result<Entry<T>> {
         let line = self.buf[start..end].to_vec();
-        let parsed = Record::parse(&line);
+        let parsed = super::record::parse::<T>(&line);
         let offset = self.pos + start as u64;
         self.buf.truncate(start);
         match parsed {
