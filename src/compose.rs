@@ -10,9 +10,12 @@
 //! one version throughout.
 //!
 //! **Bodies.** What is included is the named version's body: its front
-//! matter is stripped. The body is a template rendered with the same values
-//! as the including one (Jinja's `include`), strictly: an undefined value is
-//! an error there too.
+//! matter is stripped, and so is one final line break (`\n` or `\r\n`), as
+//! Jinja2 does for every template by default, so that a file ending in a
+//! newline, included on a line of its own, adds no blank line. (The version
+//! rendered keeps its final newline.) The body is a template rendered with
+//! the same values as the including one (Jinja's `include`), strictly: an
+//! undefined value is an error there too.
 //!
 //! **Variables and defaults.** The variables of included bodies are
 //! variables of the version rendered: a required one without a value is
@@ -356,10 +359,18 @@ fn read_part(store: &Store, text: &str) -> Result<Arc<Part>> {
     let prompt = Prompt::parse(&bytes)?;
     let tags = scan(prompt.body());
     check_supported(&tags, prompt.body(), prompt.body_line())?;
+    // As Jinja2 does by default for every template, one final line break of
+    // an included body goes: a file ending in a newline, included on a line
+    // of its own, adds no blank line.
+    let body = prompt.body();
+    let body = body
+        .strip_suffix("\r\n")
+        .or_else(|| body.strip_suffix('\n'))
+        .unwrap_or(body);
     Ok(Arc::new(Part {
         rev: text.to_string(),
         id,
-        body: prompt.body().to_string(),
+        body: body.to_string(),
         body_line: prompt.body_line(),
         inputs: prompt
             .front_matter()
@@ -666,7 +677,7 @@ mod tests {
     #[test]
     fn includes_render_in_place_and_are_listed_once_in_order() {
         let f = Fixture::new();
-        let tone = f.add("tone", "---\nmodel: x\n---\nbe {{ mood }}");
+        let tone = f.add("tone", "---\nmodel: x\n---\nbe {{ mood }}\n");
         let sign = f.add("sign", "-- {{ who }}");
         let id = f.add(
             "bot",
@@ -675,6 +686,7 @@ mod tests {
         let out = f
             .render("bot@live", json!({"mood": "brief", "who": "Ada"}))
             .unwrap();
+        // One final newline of an included body goes.
         assert_eq!(out.text, "be brief; -- Ada; be brief");
         let short = &tone.as_str()[..8];
         assert_eq!(
@@ -706,6 +718,13 @@ mod tests {
         let revs: Vec<&str> = out.includes.iter().map(|i| i.rev.as_str()).collect();
         assert_eq!(revs, ["bot@live", "tone@live", "sign"]);
         assert_eq!(out.includes[0].id, id);
+        // One final line break of an included body goes, not more.
+        f.add("lines", "a\n{% include 'tone@live' %}\nb\n");
+        let out = f.render("lines", json!({"mood": "m"})).unwrap();
+        assert_eq!(out.text, "a\nbe m\nb\n");
+        f.add("crlf", "x\r\n\r\n");
+        f.add("uses-crlf", "{% include 'crlf' %}|");
+        assert_eq!(f.render("uses-crlf", json!({})).unwrap().text, "x\r\n|");
     }
 
     #[test]

@@ -245,7 +245,7 @@ fn variables_set_around_an_include_are_not_asked_for() {
     release(&env, "row", "- {{ item }} ({{ loop.index }})\n");
     env.add(
         "list",
-        "{% for item in items %}{% include 'row@prod' %}{% endfor %}",
+        "{% for item in items %}{% include 'row@prod' %}\n{% endfor %}",
         &[],
     );
     env.write("items.yaml", "items: [tea, cake]\n");
