@@ -480,3 +480,46 @@ fn render_help_shows_an_include() {
     );
     assert!(help.contains("\"includes\": [{\"rev\", \"id\"}]"), "{help}");
 }
+
+#[test]
+fn readme_composing_examples_are_real_output() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let start = readme.find("\n## Composing prompts").unwrap();
+    let end = readme.find("\n## Deploying without a store").unwrap();
+    let section = &readme[start..end];
+    let block = |lang: &str| -> Vec<String> {
+        let open = format!("```{lang}\n");
+        section
+            .split(&open)
+            .skip(1)
+            .map(|rest| rest[..rest.find("```\n").unwrap()].to_string())
+            .collect()
+    };
+    let env = TestEnv::init();
+    env.write("prompts/tone.md", &block("yaml")[0]);
+    env.write("prompts/checkout.md", &block("text")[0]);
+    let mut checked = 0;
+    for text in block("console") {
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            let command = line.strip_prefix("$ promptrel ").expect(line);
+            let mut expected = String::new();
+            while let Some(out) = lines.next_if(|l| !l.starts_with("$ ")) {
+                expected.push_str(out);
+                expected.push('\n');
+            }
+            let words = crate::meta::shell_words(command);
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let run = env.run(&args);
+            assert_eq!(
+                format!("{}{}", run.stdout, run.stderr),
+                expected,
+                "README: $ promptrel {command}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 7);
+}
