@@ -660,6 +660,51 @@ mod tests {
         assert!(matches!(found[2].reason, Error::UnknownLabel { .. }));
     }
 
+    /// Every name rendering asks the loader for, in order, each once.
+    fn loaded_by_minijinja(body: &str) -> Option<Vec<String>> {
+        let loaded = Arc::new(Mutex::new(Vec::new()));
+        let mut env = minijinja::Environment::new();
+        let log = loaded.clone();
+        env.set_loader(move |name| {
+            log.lock().unwrap().push(name.to_string());
+            Ok(Some(String::new()))
+        });
+        env.template_from_str(body).ok()?.render(()).ok()?;
+        let loaded = loaded.lock().unwrap().clone();
+        Some(loaded)
+    }
+
+    proptest::proptest! {
+        /// Templates made of fragments that fool naive scans: whenever
+        /// minijinja accepts one, the scan finds exactly what it loads (and
+        /// on anything else, it does not panic).
+        #[test]
+        fn the_scan_agrees_with_minijinja_on_tricky_templates(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{% include 'a' %}", "{%- include \"b\" -%}", "{%+ include 'c' ignore missing +%}",
+                    "{% include 'd' with context %}", "{#", "#}", "{% raw %}", "{%- endraw %}",
+                    "{{ '", "' }}", "{{ \"%}\" }}", "{% set s = '{% include \"x\" %}' %}",
+                    "{{ {'k': 1} }}", "{% if true %}", "{% endif %}", "%}", "}}", "'", "\"",
+                    "\\", " ", "\n", "text", "{", "{%", "{{",
+                ]),
+                0..12,
+            )
+        ) {
+            let body: String = parts.concat();
+            let scanned: Vec<String> = scan(&body).into_iter().filter_map(|t| t.name).collect();
+            if let Some(loaded) = loaded_by_minijinja(&body) {
+                let mut unique: Vec<String> = Vec::new();
+                for name in scanned {
+                    if !unique.contains(&name) {
+                        unique.push(name);
+                    }
+                }
+                proptest::prop_assert_eq!(unique, loaded, "{:?}", body);
+            }
+        }
+    }
+
     /// The scan agrees with minijinja: for each template, the static names
     /// found are exactly the names rendering asks the loader for.
     #[test]
