@@ -54,18 +54,18 @@
 //! # let tmp = tempfile::tempdir()?;
 //! # let (store, _) = Store::init(tmp.path())?;
 //! # let sig = Signature { author: "Ada".into(), time: jiff::Timestamp::UNIX_EPOCH };
-//! # let label = promptrel::Label::new("prod")?;
-//! store.add(&PromptName::new("tone")?, b"Be {{ mood }}.", "", &[label.clone()], None, &sig)?;
+//! # let label = promptrel::Label::new("staging")?;
+//! store.add(&PromptName::new("tone")?, b"Be {{ mood }}.\n", "", &[label.clone()], None, &sig)?;
 //! let bot = PromptName::new("bot")?;
-//! store.add(&bot, b"Hi {{ who }}. {% include 'tone@prod' %}", "", &[label], None, &sig)?;
+//! store.add(&bot, b"Hi {{ who }}. {% include 'tone@staging' %}\n", "", &[label], None, &sig)?;
 //!
-//! let id = store.resolve(&Rev::parse("bot@prod")?)?;
+//! let id = store.resolve(&Rev::parse("bot@staging")?)?;
 //! let bytes = store.read(&id)?;
-//! let composition = Composition::new(&store, "bot@prod", id, &bytes)?;
+//! let composition = Composition::new(&store, "bot@staging", id, &bytes)?;
 //! let given = serde_json::json!({"who": "Ada", "mood": "brief"});
 //! let rendered = composition.render(given.as_object().unwrap(), true)?;
-//! assert_eq!(rendered.text, "Hi Ada. Be brief.");
-//! assert_eq!(rendered.includes[0].rev, "tone@prod");
+//! assert_eq!(rendered.text, "Hi Ada. Be brief.\n");
+//! assert_eq!(rendered.includes[0].rev, "tone@staging");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
