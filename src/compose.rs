@@ -105,8 +105,8 @@ pub struct Composition<'a> {
     rev: String,
     id: VersionId,
     root: Prompt<'a>,
-    /// The version includes something by a name built from values.
-    root_tags_dynamic: bool,
+    /// Some include's name is built from values (known only when rendering).
+    dynamic: bool,
     /// Every included version read, by include text.
     parts: HashMap<String, Arc<Part>>,
     /// The static includes, depth first in the order written, each once.
@@ -164,9 +164,12 @@ impl<'a> Composition<'a> {
             store: store.clone(),
             rev,
             id,
+            dynamic: tags
+                .iter()
+                .chain(walk.order.iter().flat_map(|p| &p.tags))
+                .any(|t| t.name.is_none()),
             parts: walk.parts,
             order: walk.order,
-            root_tags_dynamic: tags.iter().any(|t| t.name.is_none()),
             root,
             used,
         })
@@ -234,13 +237,8 @@ impl<'a> Composition<'a> {
     pub fn render(&self, given: &Map<String, Value>, strict: bool) -> Result<Rendered> {
         // The variables of includes built from values are known only once
         // rendering has loaded them: strictness waits for them.
-        let dynamic = self.root_tags_dynamic
-            || self
-                .order
-                .iter()
-                .any(|p| p.tags.iter().any(|t| t.name.is_none()));
         let variables = self.variables();
-        let (context, unknown) = template::values(&variables, given, strict && !dynamic)?;
+        let (context, unknown) = template::values(&variables, given, strict && !self.dynamic)?;
         let shared = Arc::new(Mutex::new(Shared {
             store: self.store.clone(),
             parts: self.parts.clone(),
@@ -271,19 +269,16 @@ impl<'a> Composition<'a> {
         let mut shared = lock(&shared);
         let text = result.map_err(|e| shared.error(&e, &self.root))?;
         let includes = std::mem::take(&mut shared.loaded);
-        let known = |name: &String| {
-            includes.iter().any(|i| {
-                shared
-                    .parts
-                    .get(&i.rev)
-                    .is_some_and(|p| p.inputs.contains_key(name) || p.used.contains(name))
-            })
-        };
-        let unknown: Vec<String> = unknown.into_iter().filter(|n| !known(n)).collect();
+        let mut known: BTreeSet<String> = variables.into_iter().map(|v| v.name).collect();
+        for part in includes.iter().filter_map(|i| shared.parts.get(&i.rev)) {
+            known.extend(part.inputs.keys().cloned());
+            known.extend(part.used.iter().cloned());
+        }
+        let unknown: Vec<String> = unknown.into_iter().filter(|n| !known.contains(n)).collect();
         if strict && !unknown.is_empty() {
             return Err(Error::UnknownVariables {
                 unknown,
-                known: variables.into_iter().map(|v| v.name).collect(),
+                known: known.into_iter().collect(),
             });
         }
         Ok(Rendered {
@@ -908,7 +903,10 @@ mod tests {
         // Strict counts the variables of the includes rendering loaded.
         let err = f.render("dyn", json!({"kind": "warm", "who": "", "x": 1}));
         match err.unwrap_err() {
-            Error::UnknownVariables { unknown, .. } => assert_eq!(unknown, ["x"]),
+            Error::UnknownVariables { unknown, known } => {
+                assert_eq!(unknown, ["x"]);
+                assert_eq!(known, ["d", "kind", "who"]);
+            }
             other => panic!("{other:?}"),
         }
         f.add("dyn-loop", "{% include 'dyn-' ~ 'loop' %}");
