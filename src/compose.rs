@@ -409,7 +409,7 @@ impl Walk<'_> {
         // minijinja's analysis does not look into them.
         let mut dynamic: Vec<(Range<usize>, &str)> = Vec::new();
         let mut height = 0;
-        for tag in tags {
+        for tag in tags.iter().filter(|t| t.keyword == "include") {
             let Some(text) = &tag.name else {
                 dynamic.push((tag.span.clone(), &body[tag.argument.clone()]));
                 continue;
