@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod changelog;
+pub mod compose;
 pub mod config;
 pub mod diff;
 mod error;
@@ -39,6 +40,7 @@ mod fsutil;
 mod history;
 mod id;
 pub mod import;
+pub mod include;
 mod lock;
 pub mod meta;
 mod name;

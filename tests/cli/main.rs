@@ -11,6 +11,7 @@ mod diff;
 mod export;
 mod fsck;
 mod import;
+mod include;
 mod meta;
 mod model;
 mod python_reader;
