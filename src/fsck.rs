@@ -80,6 +80,7 @@ impl Store {
         checker.objects()?;
         checker.logs_and_refs()?;
         checker.temp_files()?;
+        checker.includes()?;
         let mut report = checker.report;
         report.problems.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(report)
@@ -554,6 +555,36 @@ impl Checker<'_> {
             [one] => format!("if that is the value you want, record it: `{one}`"),
             _ => format!("settle it by choosing one: `{}`", choices.join("` or `")),
         }
+    }
+
+    /// Includes that name no version, in the versions that matter (each
+    /// label's and the newest): a render of them would fail.
+    fn includes(&mut self) -> Result<()> {
+        for d in self.store.dangling_includes()? {
+            let path = self.store.objects().path(&d.id);
+            let which = if d.labels.is_empty() {
+                format!("{} (its newest version)", d.prompt)
+            } else {
+                d.labels
+                    .iter()
+                    .map(|l| format!("{}@{l}", d.prompt))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            self.problem(
+                &path,
+                "dangling-include",
+                format!(
+                    "{which} ({}) includes \"{}\" (line {}), which names no version: {}",
+                    d.id.short(),
+                    d.include.rev,
+                    d.include.line,
+                    d.reason
+                ),
+                false,
+            );
+        }
+        Ok(())
     }
 
     fn temp_files(&mut self) -> Result<()> {

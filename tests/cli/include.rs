@@ -523,3 +523,27 @@ fn readme_composing_examples_are_real_output() {
     }
     assert_eq!(checked, 7);
 }
+
+#[test]
+fn fsck_reports_includes_that_name_no_version() {
+    let env = TestEnv::init();
+    release(&env, "support/tone", "Be kind.\n");
+    let id = release(
+        &env,
+        "checkout-bot",
+        "{% include \"support/tone@prod\" %}\n{% include \"support/sign-off@prod\" %}\n",
+    );
+    let run = env.run(&["fsck"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let path = format!(".promptrel/objects/{}/{}", &id[..2], &id[2..]);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "problem: {path}: checkout-bot@prod, checkout-bot@staging ({}) includes \"support/sign-off@prod\" (line 2), which names no version: no prompt named \"support/sign-off\" [dangling-include]\nchecked 2 objects, 4 refs, 6 records: 1 problem\n",
+            short(&id)
+        )
+    );
+    // Once the included prompt exists, the store is clean again.
+    release(&env, "support/sign-off", "Thanks!\n");
+    assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
+}
