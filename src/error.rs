@@ -292,6 +292,12 @@ pub enum Error {
         /// The ids in the conflict, in file order.
         sides: Vec<VersionId>,
     },
+    /// A release, or the rollback of one, that cannot be made.
+    #[error("{reason}")]
+    InvalidRelease {
+        /// Why.
+        reason: String,
+    },
     /// Stored bytes do not match their hash, or a record is damaged.
     #[error("integrity error in {}: {detail}", path.display())]
     Corrupt {

@@ -23,6 +23,7 @@ use crate::fsutil::TEMP_PREFIX;
 use crate::id::VersionId;
 use crate::name::{Label, PromptName};
 use crate::refs::{self, RefValue};
+use crate::release::ReleaseRecord;
 use crate::store::{Store, VERSIONS_LOG};
 
 /// One thing wrong with the store.
@@ -79,6 +80,7 @@ impl Store {
         };
         checker.objects()?;
         checker.logs_and_refs()?;
+        checker.releases()?;
         checker.temp_files()?;
         checker.includes()?;
         let mut report = checker.report;
@@ -555,6 +557,101 @@ impl Checker<'_> {
             [one] => format!("if that is the value you want, record it: `{one}`"),
             _ => format!("settle it by choosing one: `{}`", choices.join("` or `")),
         }
+    }
+
+    /// The release log: every file readable, every release's moves
+    /// recorded in its labels' logs; a pending release (a crashed writer's)
+    /// is completed by `--repair`, as the next writer would.
+    fn releases(&mut self) -> Result<()> {
+        let dir = self.store.releases_dir();
+        let pending = dir.join(crate::release::PENDING);
+        if pending.exists() {
+            let repaired = self.repair && self.store.settle_release()?;
+            self.problem(
+                &pending,
+                "pending-release",
+                "a release was committed but not completed (interrupted write); completing it moves the rest of its labels",
+                repaired,
+            );
+        }
+        let mut logs = changelog::scan(&dir)?;
+        let files = logs
+            .remove(crate::release::RELEASES_LOG)
+            .unwrap_or_default();
+        for (stem, files) in logs {
+            for f in files {
+                self.problem(
+                    f.path(),
+                    "stray-file",
+                    format!("not a release file (log {stem})"),
+                    false,
+                );
+            }
+        }
+        let mut entries = Vec::new();
+        for file in &files {
+            match file.read_checked::<ReleaseRecord>() {
+                Ok(mut found) => entries.append(&mut found),
+                Err(Error::Corrupt { detail, path }) => {
+                    self.problem(&path, "damaged-record", detail, false)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        entries.sort_by(Entry::log_order);
+        entries.dedup_by(|a, b| a.line == b.line);
+        self.report.records += entries.len();
+        for entry in entries {
+            let release = crate::release::Release::from_entry(entry);
+            let Ok(label) = Label::new(&release.record.label) else {
+                self.problem(
+                    &dir,
+                    "damaged-record",
+                    format!(
+                        "release {}: invalid label {:?}",
+                        release.short_id(),
+                        release.record.label
+                    ),
+                    false,
+                );
+                continue;
+            };
+            for m in &release.record.moves {
+                let Ok(name) = PromptName::new(&m.prompt) else {
+                    self.problem(
+                        &dir,
+                        "damaged-record",
+                        format!(
+                            "release {}: invalid prompt name {:?}",
+                            release.short_id(),
+                            m.prompt
+                        ),
+                        false,
+                    );
+                    continue;
+                };
+                let recorded = self
+                    .store
+                    .label_log(&name, &label)
+                    .read_all()
+                    .map(|records| {
+                        records
+                            .iter()
+                            .any(|r| r.release.as_deref() == Some(&release.id) && r.to == m.to)
+                    })
+                    // A damaged log is reported on its own.
+                    .unwrap_or(true);
+                if !recorded {
+                    self.problem(
+                        &self.store.label_log(&name, &label).dir().join(format!("{}~…", label.file_name())),
+                        "incomplete-release",
+                        format!("release {} moved {name}@{label} to {}, but that label's log has no record of it", release.short_id(), m.to.short()),
+                        false,
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Includes that name no version, in the versions that matter (each

@@ -169,6 +169,9 @@ impl Store {
                 return Err(Error::corrupt(dir, format!("the {sub} folder is missing")));
             }
         }
+        // A release a crashed writer committed is completed before anything
+        // else is written.
+        self.settle_release()?;
         Ok(lock)
     }
 
@@ -216,6 +219,11 @@ impl Store {
 
     /// What `label` of `name` points to now (`None`: no such label).
     pub fn label(&self, name: &PromptName, label: &Label) -> Result<Option<VersionId>> {
+        // A release committed but not complete: its values, for all of its
+        // labels or none (release.rs).
+        if let Some(to) = self.pending_value(name, label)? {
+            return Ok(Some(to));
+        }
         match self.label_value(name, label)? {
             RefValue::Missing => Ok(None),
             RefValue::Id(id) => Ok(Some(id)),

@@ -146,29 +146,43 @@ impl Store {
                 store.settle(name, &source)?;
             }
             let target = store.resolve(&from)?;
-            if let Some(current) = store.label_value(name, to)?.id().cloned()
-                && current != target
-                // A damaged version is not compared: the move reports a
-                // damaged target, and a damaged current one may be left.
-                && let (Ok(leaving), Ok(arriving)) = (store.read(&current), store.read(&target))
-                && let Some(changes) = template::compare(&leaving, &arriving)
-            {
-                if !changes.new_required.is_empty() && !options.allow_new_vars {
-                    return Err(Error::NewVariables {
-                        name: name.to_string(),
-                        label: to.to_string(),
-                        from: current,
-                        to: target,
-                        vars: changes.new_required,
-                    });
-                }
-                vars = changes;
-            }
+            vars = store.variable_guard(name, to, &target, options.allow_new_vars)?;
             Ok((target, how))
         })?;
         moved.new_required_vars = vars.new_required;
         moved.removed_vars = vars.removed;
         Ok(moved)
+    }
+
+    /// The variable guard of [`Store::promote`] for moving `label` of
+    /// `name` to `target`: the variables that change, or
+    /// [`Error::NewVariables`].
+    pub(crate) fn variable_guard(
+        &self,
+        name: &PromptName,
+        label: &Label,
+        target: &VersionId,
+        allow_new_vars: bool,
+    ) -> Result<VarChanges> {
+        if let Some(current) = self.label_value(name, label)?.id().cloned()
+            && &current != target
+            // A damaged version is not compared: the move reports a
+            // damaged target, and a damaged current one may be left.
+            && let (Ok(leaving), Ok(arriving)) = (self.read(&current), self.read(target))
+            && let Some(changes) = template::compare(&leaving, &arriving)
+        {
+            if !changes.new_required.is_empty() && !allow_new_vars {
+                return Err(Error::NewVariables {
+                    name: name.to_string(),
+                    label: label.to_string(),
+                    from: current,
+                    to: target.clone(),
+                    vars: changes.new_required,
+                });
+            }
+            return Ok(changes);
+        }
+        Ok(VarChanges::default())
     }
 
     /// Move `label` back: to `to` when given, else to what it held before its
@@ -298,8 +312,7 @@ impl Store {
     /// log stays a chain; that is also the ref's value except after a hand
     /// edit or a git merge, and then this move is what brings the two back
     /// together (a record is written even when the ref already holds `to`).
-    #[allow(clippy::too_many_arguments)]
-    fn move_label(
+    pub(crate) fn move_label(
         &self,
         name: &PromptName,
         label: &Label,
@@ -435,19 +448,19 @@ pub struct PromoteOptions<'a> {
 
 /// How a label moves: what the record will say besides from and to.
 #[derive(Debug)]
-struct Move<'a> {
-    action: Action,
-    message: &'a str,
+pub(crate) struct Move<'a> {
+    pub action: Action,
+    pub message: &'a str,
     /// `promote`: the revision promoted from.
-    source: Option<String>,
+    pub source: Option<String>,
     /// `rollback` without `--to`.
-    undo: bool,
+    pub undo: bool,
     /// The release this move is part of.
-    release: Option<String>,
+    pub release: Option<String>,
 }
 
 impl<'a> Move<'a> {
-    fn new(action: Action, message: &'a str) -> Move<'a> {
+    pub fn new(action: Action, message: &'a str) -> Move<'a> {
         Move {
             action,
             message,
@@ -481,7 +494,7 @@ fn refuse_protected(config: &Config, labels: &[Label]) -> Result<()> {
 /// Repairs made before the first write (settle) are not undone: they
 /// complete what a crashed writer left, losing nothing.
 #[derive(Debug, Default)]
-struct UndoGuard {
+pub(crate) struct UndoGuard {
     notes: Vec<UndoNote>,
     /// Logs to pack once the command succeeds.
     pack: Vec<Log>,
@@ -500,7 +513,7 @@ enum UndoNote {
 impl UndoGuard {
     /// Before creating `path` (nothing to note when it already exists):
     /// remove it, and every folder above it that does not exist yet.
-    fn creating(&mut self, path: &Path) {
+    pub fn creating(&mut self, path: &Path) {
         if fs::symlink_metadata(path).is_ok() {
             return;
         }
@@ -518,14 +531,14 @@ impl UndoGuard {
     /// Write `record` (its `seq` set) to `log` as a new file; undone by
     /// removing the file. The log is packed when the command succeeds
     /// ([`UndoGuard::commit`]).
-    fn record(&mut self, log: &Log, record: Record) -> Result<()> {
+    pub fn record(&mut self, log: &Log, record: Record) -> Result<()> {
         let path = log.loose_path(&record);
         self.creating(&path);
         fsutil::write_atomic(&path, &record.to_line())
     }
 
     /// Pack `log` once the command has succeeded.
-    fn pack_later(&mut self, log: Log) {
+    pub fn pack_later(&mut self, log: Log) {
         self.pack.push(log);
     }
 
@@ -544,7 +557,7 @@ impl UndoGuard {
     /// have gathered enough loose records. Packing changes no record, so
     /// it may fail (a full disk) without failing the command: the next
     /// writer packs instead.
-    fn commit(mut self) {
+    pub fn commit(mut self) {
         self.notes.clear();
         for log in std::mem::take(&mut self.pack) {
             let _ = changelog::compact(&log);

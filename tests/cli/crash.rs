@@ -44,7 +44,7 @@ const GREETER: &str = "Say hello.\n";
 const WHEN: &str = "2026-03-01T12:00:00Z";
 
 /// What `fsck` may find after a crash: nothing else.
-const CRASH_LEFTOVERS: [&str; 2] = ["temp-file", "ref-behind-log"];
+const CRASH_LEFTOVERS: [&str; 3] = ["temp-file", "ref-behind-log", "pending-release"];
 
 fn id_of(text: &str) -> String {
     blake3::hash(text.as_bytes()).to_hex().to_string()
@@ -101,6 +101,44 @@ fn crash_leftovers(env: &TestEnv) {
     env.write_record("checkout-bot", "@prod", &record);
 }
 
+/// A release of staging to prod of both prompts (both had prod), to roll back.
+fn released_once(env: &TestEnv) {
+    env.run(&[
+        "promote",
+        "support/refund-bot",
+        "staging",
+        "prod",
+        "-m",
+        "first",
+    ])
+    .ok();
+    env.add(
+        "support/refund-bot",
+        "Refund politely, today.\n",
+        &["--label", "staging"],
+    );
+    let run = env
+        .run(&["release", "staging", "prod", "--all", "-m", "spring"])
+        .ok();
+    assert!(
+        run.stdout.starts_with("released staging to prod"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The id of the newest release, from the release log's file names.
+fn newest_release(env: &TestEnv) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(env.store().join("releases"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("+releases~"))
+        .collect();
+    names.sort();
+    let newest = names.pop().expect("a release");
+    newest.rsplit('-').next().unwrap()[..12].to_string()
+}
+
 /// prod moved 29 more times (31 records, all loose): the next move is the
 /// one that packs its log.
 fn long_prod_history(env: &TestEnv) {
@@ -136,11 +174,14 @@ struct Mutation {
     next: Option<&'static str>,
     /// Its write steps: the crash points exercised.
     steps: usize,
+    /// All or nothing: after a crash, readers see every label as it was
+    /// before, or every label as it is after (a release).
+    atomic: bool,
 }
 
 #[rustfmt::skip]
 fn mutations() -> Vec<Mutation> {
-    let m = |what, args, stdin, steps| Mutation { what, args, stdin, damage: None, next: None, steps };
+    let m = |what, args, stdin, steps| Mutation { what, args, stdin, damage: None, next: None, steps, atomic: false };
     vec![
         // New object folder, object (temp, rename), new prompt folder, the
         // first +versions record (temp, rename).
@@ -171,6 +212,21 @@ fn mutations() -> Vec<Mutation> {
             ..m("promote (packs the log)", "promote checkout-bot staging prod -m packed", None, 6)
         },
         Mutation {
+            // The pending release in a new folder (folder, temp, rename),
+            // then per prompt its record and ref (temp, rename each: 8), the
+            // release record (temp, rename); removing the pending release is
+            // not a durable step.
+            atomic: true,
+            ..m("release", "release staging prod --all -m spring", None, 13)
+        },
+        Mutation {
+            damage: Some(released_once),
+            // The same, in the existing folder (2 + 8 + 2).
+            atomic: true,
+            next: Some("rollback checkout-bot prod --to prod -m settle"),
+            ..m("rollback --release", "rollback --release {release} -m undo-spring", None, 12)
+        },
+        Mutation {
             damage: Some(crash_leftovers),
             // Moves prod forward (temp, rename); removing temp files is not
             // a durable step.
@@ -179,14 +235,21 @@ fn mutations() -> Vec<Mutation> {
     ]
 }
 
-fn words(args: &str) -> Vec<String> {
+/// `args` split on spaces, with `{v1}` (a prefix of v1's id) and
+/// `{release}` (the newest release of the store in `env`) filled in.
+fn words(args: &str, env: &TestEnv) -> Vec<String> {
     let v1 = &id_of(V1)[..8];
-    args.split(' ').map(|a| a.replace("{v1}", v1)).collect()
+    args.split(' ')
+        .map(|a| match a {
+            "{release}" => newest_release(env),
+            a => a.replace("{v1}", v1),
+        })
+        .collect()
 }
 
 impl Mutation {
-    fn args(&self) -> Vec<String> {
-        words(self.args)
+    fn args(&self, env: &TestEnv) -> Vec<String> {
+        words(self.args, env)
     }
 }
 
@@ -248,6 +311,12 @@ fn env_with(store: &Snapshot) -> TestEnv {
 fn is_temp(rel: &Path) -> bool {
     rel.file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+}
+
+/// A release committed but not completed: a crash leftover that `fsck`
+/// reports (`pending-release`) and the next writer completes.
+fn is_pending(rel: &Path) -> bool {
+    rel == Path::new("releases/+pending")
 }
 
 fn without_temps(snapshot: &Snapshot) -> Snapshot {
@@ -365,7 +434,7 @@ fn expected(m: &Mutation) -> Expected {
     }
     let before = start.snapshot();
     let end = env_with(&before);
-    exec(&end, &m.args(), &[], m.stdin).ok();
+    exec(&end, &m.args(&end), &[], m.stdin).ok();
     let after = end.snapshot();
     let (labels_before, labels_after) = (labels(&start), labels(&end));
     let mut revs = BTreeSet::new();
@@ -392,7 +461,10 @@ fn expected(m: &Mutation) -> Expected {
 /// that existed before may be gone. Temp files aside.
 fn check_between(exp: &Expected, now: &Snapshot) -> Vec<String> {
     let mut wrong = Vec::new();
-    for (rel, bytes) in now.iter().filter(|(rel, _)| !is_temp(rel)) {
+    for (rel, bytes) in now
+        .iter()
+        .filter(|(rel, _)| !is_temp(rel) && !is_pending(rel))
+    {
         let before = exp.before.get(rel);
         let after = exp.after.get(rel);
         if before == Some(bytes) || after == Some(bytes) || packed_in(&exp.after, rel, bytes) {
@@ -460,7 +532,7 @@ fn crash_at(m: &Mutation, exp: &Expected, n: usize) -> bool {
     let env = env_with(&exp.before);
     let run = exec(
         &env,
-        &m.args(),
+        &m.args(&env),
         &[("PROMPTREL_CRASH_AT", n.to_string())],
         m.stdin,
     );
@@ -515,6 +587,17 @@ fn crash_at(m: &Mutation, exp: &Expected, n: usize) -> bool {
             now[i].2
         );
     }
+    if m.atomic {
+        assert!(
+            now == exp.answers_before || now == exp.answers_after,
+            "{ctx}: readers see part of the release: {:?}",
+            exp.revs
+                .iter()
+                .zip(&now)
+                .map(|(rev, a)| (rev, a.0, String::from_utf8_lossy(&a.1).into_owned()))
+                .collect::<Vec<_>>()
+        );
+    }
     for (name, labels) in labels(&env) {
         for (label, id) in labels {
             let was = exp.labels_before.get(&name).and_then(|l| l.get(&label));
@@ -547,7 +630,9 @@ fn crash_at(m: &Mutation, exp: &Expected, n: usize) -> bool {
     assert!(wrong.is_empty(), "{ctx}, repaired:\n{}", wrong.join("\n"));
 
     // The next writer succeeds, without any repair, and leaves a clean store.
-    let next = m.next.map_or_else(|| m.args(), words);
+    let next = m
+        .next
+        .map_or_else(|| m.args(&env), |next| words(next, &env));
     let run = exec(&env, &next, &[], m.stdin);
     assert_eq!(run.code, 0, "{ctx}: the next writer failed: {}", run.stderr);
     let problems = fsck(&env);
@@ -621,7 +706,12 @@ fn faults(m: &Mutation, spec: fn(usize) -> String, injected: &str) -> usize {
     loop {
         let ctx = format!("{} failing at step {n}", m.what);
         let env = env_with(&exp.before);
-        let run = exec(&env, &m.args(), &[("PROMPTREL_FAIL_AT", spec(n))], m.stdin);
+        let run = exec(
+            &env,
+            &m.args(&env),
+            &[("PROMPTREL_FAIL_AT", spec(n))],
+            m.stdin,
+        );
         if run.code == 0 {
             let now = env.snapshot();
             assert!(

@@ -12,6 +12,7 @@ mod list;
 mod log;
 mod man;
 mod promote;
+mod release;
 mod render;
 mod rollback;
 mod show;
@@ -32,6 +33,7 @@ pub enum Command {
     Vars(vars::Args),
     Label(label::Args),
     Promote(promote::Args),
+    Release(release::Args),
     Rollback(rollback::Args),
     Diff(diff::Args),
     Log(log::Args),
@@ -66,6 +68,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<u8> {
         Command::Vars(args) => vars::run(args, ctx),
         Command::Label(args) => label::run(args, ctx),
         Command::Promote(args) => promote::run(args, ctx),
+        Command::Release(args) => release::run(args, ctx),
         Command::Rollback(args) => rollback::run(args, ctx),
         Command::Diff(args) => diff::run(args, ctx),
         Command::Log(args) => log::run(args, ctx),
