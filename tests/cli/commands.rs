@@ -1542,6 +1542,7 @@ Commands:
   vars           List the variables a version uses and declares, and which have defaults
   label          Point a label at a version
   promote        Point label TO at what FROM points to, and record who, when and why
+  release        Move TO to FROM's version for several prompts at once, as one release
   rollback       Move a label back to where it was before its last change
   diff           Show what changed between two versions, as a unified diff
   log            Show the changelog, newest first: every version added and every label move
