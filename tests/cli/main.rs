@@ -15,4 +15,5 @@ mod include;
 mod meta;
 mod model;
 mod python_reader;
+mod release;
 mod story;
