@@ -305,11 +305,21 @@ impl Log {
             .iter()
             .filter(|f| matches!(f, LogFile::Loose { .. }))
             .count();
-        let newest = super::Reverse::of_log_files(self.clone(), files).next_record()?;
+        let mut records = super::Reverse::of_log_files(self.clone(), files);
+        let newest = records.next_record()?;
+        let mut forked = false;
+        if let Some(newest) = &newest {
+            while let Some(r) = records.next_record()?
+                && r.seq == newest.seq
+            {
+                forked |= r.to != newest.to;
+            }
+        }
         Ok(Head {
             newest,
             next_seq,
             loose,
+            forked,
         })
     }
 
@@ -347,6 +357,10 @@ pub struct Head {
     pub next_seq: u64,
     /// How many loose records the log has.
     pub loose: usize,
+    /// The newest `seq` is held by records with different `to`: in a
+    /// label's log, two git branches moved the label differently and no
+    /// move since has recorded which one the team kept.
+    pub forked: bool,
 }
 
 impl Head {
