@@ -26,7 +26,7 @@ pub const VERSIONS_LOG: &str = "+versions";
 const GITATTRIBUTES: &str = "\
 # Written by `promptrel init`. Git must never rewrite these bytes: objects are
 # named by the hash of their exact content, and refs and logs are parsed.
-* -text
+* -text -ident -filter
 objects/** -diff
 ";
 

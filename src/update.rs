@@ -383,9 +383,13 @@ impl LabelState {
     }
 
     /// Whether pointing the label at `to` writes anything: the ref or its
-    /// log (after a hand edit or a merge) is somewhere else.
+    /// log (after a hand edit or a merge) is somewhere else, or the log
+    /// forked in a git merge and this move records the choice (even when
+    /// the ref and the newest record already hold `to`).
     pub fn moves(&self, to: &VersionId) -> bool {
-        self.current.id() != Some(to) || self.logged.as_ref().is_some_and(|l| l != to)
+        self.current.id() != Some(to)
+            || self.logged.as_ref().is_some_and(|l| l != to)
+            || self.head.forked
     }
 }
 

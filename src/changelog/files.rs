@@ -304,7 +304,18 @@ impl Log {
     /// What a writer needs to know before adding a record, from one
     /// listing of the folder.
     pub fn head(&self) -> Result<Head> {
-        self.head_as()
+        let mut head = self.head_as::<Record>()?;
+        // Forked: more than one newest record, with different values.
+        if let Some(newest) = &head.newest {
+            let mut records = self.reverse()?;
+            records.next_record()?;
+            while let Some(r) = records.next_record()?
+                && r.seq == newest.seq
+            {
+                head.forked |= r.to != newest.to;
+            }
+        }
+        Ok(head)
     }
 
     /// [`Log::head`] of a log whose lines are `T`s.
@@ -320,6 +331,7 @@ impl Log {
             newest,
             next_seq,
             loose,
+            forked: false,
         })
     }
 
@@ -365,6 +377,10 @@ pub struct Head<T = Record> {
     pub next_seq: u64,
     /// How many loose records the log has.
     pub loose: usize,
+    /// The newest `seq` is held by records with different `to`: in a
+    /// label's log, two git branches moved the label differently and no
+    /// move since has recorded which one the team kept.
+    pub forked: bool,
 }
 
 impl<T> Head<T> {

@@ -158,7 +158,7 @@ protected_labels: [prod]
         str![[r#"
 # Written by `promptrel init`. Git must never rewrite these bytes: objects are
 # named by the hash of their exact content, and refs and logs are parsed.
-* -text
+* -text -ident -filter
 objects/** -diff
 
 "#]]

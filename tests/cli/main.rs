@@ -10,6 +10,7 @@ mod crash;
 mod diff;
 mod export;
 mod fsck;
+mod git_merge;
 mod import;
 mod include;
 mod meta;
