@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::changelog::{self, Action, Entry, FileName, LogFile, Record};
+use crate::changelog::{self, Action, Entry, LogLine, Record, Shard, read_pack, read_record};
 use crate::error::{Error, Result};
 use crate::fsutil::TEMP_PREFIX;
 use crate::id::VersionId;
@@ -181,10 +181,26 @@ impl Checker<'_> {
             if !root.is_dir() {
                 continue;
             }
-            for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+            let mut walk = walkdir::WalkDir::new(root)
+                .min_depth(1)
+                .sort_by_file_name()
+                .into_iter();
+            while let Some(entry) = walk.next() {
                 let entry = entry.map_err(|e| Error::io("listing", root)(e.into()))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if entry.file_type().is_dir() || name == ".keep" || name.starts_with(TEMP_PREFIX) {
+                // In logs/, a prompt's folder holds its logs' shard folders
+                // (checked with the prompt), and namespace folders.
+                let shard = (tree == "logs")
+                    .then(|| changelog::parse_shard_name(&name))
+                    .flatten()
+                    .filter(|_| entry.file_type().is_dir());
+                if shard.is_some() {
+                    walk.skip_current_dir();
+                }
+                if shard.is_none() && entry.file_type().is_dir()
+                    || name == ".keep"
+                    || name.starts_with(TEMP_PREFIX)
+                {
                     continue;
                 }
                 let folder = entry.path().parent().expect("below root");
@@ -198,14 +214,11 @@ impl Checker<'_> {
                     stem.strip_prefix('@')
                         .is_some_and(|l| Label::new(l).is_ok())
                 };
-                let valid_file = match tree {
-                    "logs" => match changelog::parse_file_name(&name) {
-                        FileName::Log { stem, .. } => stem == VERSIONS_LOG || valid_stem(stem),
-                        FileName::Other => false,
-                    },
-                    _ => valid_stem(&name),
+                let valid_file = match shard {
+                    Some((stem, _)) => stem == VERSIONS_LOG || valid_stem(stem),
+                    None => tree == "refs" && valid_stem(&name),
                 };
-                if !entry.file_type().is_file() {
+                if shard.is_none() && !entry.file_type().is_file() {
                     self.problem(
                         entry.path(),
                         "not-a-file",
@@ -238,7 +251,16 @@ impl Checker<'_> {
         let mut logs = changelog::scan(&dir)?;
         let versions_files = logs.remove(VERSIONS_LOG).unwrap_or_default();
         let versions = dir.join(format!("{VERSIONS_LOG}~…"));
-        if versions_files.is_empty() {
+        let adds = self.log(&versions, versions_files, name, None)?;
+        // An empty shard folder alone is what a crash before the first
+        // record leaves (git does not even keep it): not a prompt, no problem.
+        let mut has_labels = !refs::labels_in(&self.store.prompt_path("refs", name))?.is_empty();
+        for (stem, shards) in &logs {
+            for shard in shards.iter().filter(|_| stem.starts_with('@')) {
+                has_labels |= !shard.list()?.records.is_empty();
+            }
+        }
+        if has_labels && adds.as_ref().is_some_and(|adds| adds.is_empty()) {
             self.problem(
                 &versions,
                 "missing-log",
@@ -246,7 +268,6 @@ impl Checker<'_> {
                 false,
             );
         }
-        let adds = self.log(&versions, versions_files, name, None)?;
         // Without a readable versions log, "is this a version of NAME?" has no answer.
         let known: Option<HashSet<VersionId>> =
             adds.map(|adds| adds.iter().map(|r| r.to.clone()).collect());
@@ -292,27 +313,13 @@ impl Checker<'_> {
     fn log(
         &mut self,
         path: &Path,
-        files: Vec<LogFile>,
+        shards: Vec<Shard>,
         name: &PromptName,
         label: Option<&Label>,
     ) -> Result<Option<Vec<Record>>> {
-        let mut entries: Vec<Entry> = Vec::new();
-        let mut damaged = false;
-        for file in &files {
-            match file.read_checked() {
-                Ok(mut found) => entries.append(&mut found),
-                Err(Error::Corrupt { detail, path }) => {
-                    self.problem(&path, "damaged-record", detail, false);
-                    damaged = true;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if damaged {
+        let Some(entries) = self.log_entries::<Record>(&shards)? else {
             return Ok(None);
-        }
-        entries.sort_by(Entry::log_order);
-        entries.dedup_by(|a, b| a.line == b.line);
+        };
         let records: Vec<Record> = entries.into_iter().map(|e| e.record).collect();
         self.report.records += records.len();
         // The `to` of every record by seq, for the chain: a record moves
@@ -352,6 +359,67 @@ impl Checker<'_> {
             i = end;
         }
         Ok(Some(records))
+    }
+
+    /// Every record file of a log's shards, checked (name, content,
+    /// shard), in log order; each pack that claims a shard's records
+    /// checked against them. `None` when something is damaged (reported).
+    fn log_entries<T: LogLine>(&mut self, shards: &[Shard]) -> Result<Option<Vec<Entry<T>>>> {
+        let mut entries: Vec<Entry<T>> = Vec::new();
+        let mut damaged = false;
+        for shard in shards {
+            let files = shard.list()?;
+            for path in &files.other {
+                self.problem(
+                    path,
+                    "stray-file",
+                    "not a record or a pack (see FORMAT.md §6.2)",
+                    false,
+                );
+            }
+            let mut lines = Vec::with_capacity(files.records.len());
+            for (_, path) in &files.records {
+                match read_record::<T>(path, shard.number) {
+                    Ok(entry) => {
+                        lines.push(entry.line.clone());
+                        entries.push(entry);
+                    }
+                    Err(Error::Corrupt { detail, path }) => {
+                        self.problem(&path, "damaged-record", detail, false);
+                        damaged = true;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            // The pack readers use instead of these files must hold exactly
+            // their records. (Packs of an earlier state of the shard are
+            // unused, and harmless.)
+            if let Some(pack) = files.valid_pack() {
+                lines.sort();
+                let packed = match read_pack::<T>(pack) {
+                    Ok(found) => {
+                        let mut packed: Vec<Vec<u8>> = found.into_iter().map(|e| e.line).collect();
+                        packed.sort();
+                        Some(packed)
+                    }
+                    Err(_) => None,
+                };
+                if packed.as_ref() != Some(&lines) && !damaged {
+                    self.problem(
+                        pack,
+                        "damaged-pack",
+                        "the pack does not hold exactly the records of its shard, which readers would read instead",
+                        false,
+                    );
+                    damaged = true;
+                }
+            }
+        }
+        if damaged {
+            return Ok(None);
+        }
+        entries.sort_by(Entry::log_order);
+        Ok(Some(entries))
     }
 
     fn record(
@@ -575,31 +643,22 @@ impl Checker<'_> {
             );
         }
         let mut logs = changelog::scan(&dir)?;
-        let files = logs
+        let shards = logs
             .remove(crate::release::RELEASES_LOG)
             .unwrap_or_default();
-        for (stem, files) in logs {
-            for f in files {
+        for (stem, shards) in logs {
+            for shard in shards {
                 self.problem(
-                    f.path(),
+                    &shard.dir,
                     "stray-file",
-                    format!("not a release file (log {stem})"),
+                    format!("not a release folder (log {stem})"),
                     false,
                 );
             }
         }
-        let mut entries = Vec::new();
-        for file in &files {
-            match file.read_checked::<ReleaseRecord>() {
-                Ok(mut found) => entries.append(&mut found),
-                Err(Error::Corrupt { detail, path }) => {
-                    self.problem(&path, "damaged-record", detail, false)
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        entries.sort_by(Entry::log_order);
-        entries.dedup_by(|a, b| a.line == b.line);
+        let entries = self
+            .log_entries::<ReleaseRecord>(&shards)?
+            .unwrap_or_default();
         self.report.records += entries.len();
         for entry in entries {
             let release = crate::release::Release::from_entry(entry);

@@ -2,7 +2,7 @@
 //! logs, merged newest first and read from the ends of the files, so `-n 20`
 //! costs the same however long the history is.
 
-use crate::changelog::{self, Log, Record, Reverse};
+use crate::changelog::{self, Record, Reverse};
 use crate::error::Result;
 use crate::name::{Label, PromptName};
 use crate::release::{Release, ReleaseRecord};
@@ -43,7 +43,7 @@ impl Store {
             let mut logs = logs;
             for stem in stems {
                 if let Some(files) = logs.remove(&stem) {
-                    sources.push(Reverse::of_log_files(Log::new(dir.clone(), stem), files));
+                    sources.push(Reverse::of_shards(files));
                 }
             }
         }

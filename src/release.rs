@@ -244,7 +244,7 @@ impl Store {
                 let undo = pending.record.action == ReleaseAction::Rollback
                     && newest_release == pending.record.undoes;
                 let record = member_record(&pending, &name, &label, m, head.next_seq, undo);
-                fsutil::write_atomic(&log.loose_path(&record), &record.to_line())?;
+                fsutil::write_atomic(&log.record_path(&record), &record.to_line())?;
             }
             let path = self.ref_path(&name, &label);
             if refs::read_value(&path)?.id() != Some(&m.to) {
@@ -253,7 +253,7 @@ impl Store {
         }
         let line = pending.record.to_line();
         let log = self.releases_log();
-        fsutil::write_atomic(&log.loose_path(&pending.record), &line)?;
+        fsutil::write_atomic(&log.record_path(&pending.record), &line)?;
         fsutil::remove_file(&self.releases_dir().join(PENDING))?;
         Ok(true)
     }
@@ -452,13 +452,10 @@ impl Store {
             self.move_label(&name, &label, &m.to, how, sig, &mut guard)?;
         }
         let log = self.releases_log();
-        let head = log.head_as::<ReleaseRecord>()?;
-        let path = log.loose_path(&release.record);
+        let path = log.record_path(&release.record);
         guard.creating(&path);
         fsutil::write_atomic(&path, &line)?;
-        if head.needs_packing(true) {
-            guard.pack_later(log);
-        }
+        guard.pack_later(log, release.record.seq);
         fsutil::remove_file(&pending)?;
         guard.commit();
         Ok(release)

@@ -261,21 +261,20 @@ impl Store {
     pub fn prompts(&self) -> Result<Vec<PromptName>> {
         let logs = self.dir.join("logs");
         let mut names = Vec::new();
-        for entry in walkdir::WalkDir::new(&logs).min_depth(2) {
+        let mut walk = walkdir::WalkDir::new(&logs).min_depth(2).into_iter();
+        while let Some(entry) = walk.next() {
             let entry = entry.map_err(|e| {
                 let path = e.path().unwrap_or(&logs).to_path_buf();
                 Error::io("listing", path)(e.into())
             })?;
-            // A prompt's folder holds its `+versions~…` files.
-            let is_versions = entry.file_type().is_file()
-                && matches!(
-                    changelog::parse_file_name(&entry.file_name().to_string_lossy()),
-                    changelog::FileName::Log {
-                        stem: VERSIONS_LOG,
-                        ..
-                    }
-                );
-            if !is_versions {
+            // A prompt's folder holds its `+versions~NNNNNN` shard folders;
+            // no shard folder is walked into.
+            let shard = changelog::parse_shard_name(&entry.file_name().to_string_lossy())
+                .map(|(stem, _)| stem == VERSIONS_LOG);
+            if shard.is_some() && entry.file_type().is_dir() {
+                walk.skip_current_dir();
+            }
+            if shard != Some(true) || !entry.file_type().is_dir() {
                 continue;
             }
             let rel = entry
@@ -292,6 +291,9 @@ impl Store {
         }
         names.sort();
         names.dedup();
+        // A shard folder with no record is what a crash before the first
+        // record leaves: not a prompt.
+        names.retain(|name| self.has_prompt(name));
         Ok(names)
     }
 

@@ -75,9 +75,9 @@ impl Store {
             };
             guard.record(&versions_log, record)?;
         }
-        if head.needs_packing(new_version) {
-            guard.pack_later(versions_log);
-        }
+        // The shard before the newest record is packed once it is full
+        // (also when this add wrote nothing: a crashed writer may not have).
+        guard.pack_later(versions_log, head.next_seq - u64::from(!new_version));
         let mut moved = Vec::new();
         for label in labels {
             let how = Move::new(Action::Label, message);
@@ -349,9 +349,10 @@ impl Store {
                 refs::write(&ref_path, to)?;
             }
         }
-        if state.head.needs_packing(changed) {
-            guard.pack_later(self.label_log(name, label));
-        }
+        guard.pack_later(
+            self.label_log(name, label),
+            state.head.next_seq - u64::from(!changed),
+        );
         Ok(Moved {
             name: name.clone(),
             label: label.clone(),
@@ -500,8 +501,8 @@ fn refuse_protected(config: &Config, labels: &[Label]) -> Result<()> {
 #[derive(Debug, Default)]
 pub(crate) struct UndoGuard {
     notes: Vec<UndoNote>,
-    /// Logs to pack once the command succeeds.
-    pack: Vec<Log>,
+    /// Logs to pack once the command succeeds, with the seq written.
+    pack: Vec<(Log, u64)>,
 }
 
 #[derive(Debug)]
@@ -536,14 +537,15 @@ impl UndoGuard {
     /// removing the file. The log is packed when the command succeeds
     /// ([`UndoGuard::commit`]).
     pub fn record(&mut self, log: &Log, record: Record) -> Result<()> {
-        let path = log.loose_path(&record);
+        let path = log.record_path(&record);
         self.creating(&path);
         fsutil::write_atomic(&path, &record.to_line())
     }
 
-    /// Pack `log` once the command has succeeded.
-    pub fn pack_later(&mut self, log: Log) {
-        self.pack.push(log);
+    /// Once the command has succeeded, pack the shard of `log` before the
+    /// one record `seq` went to (when it is full and not packed yet).
+    pub fn pack_later(&mut self, log: Log, seq: u64) {
+        self.pack.push((log, seq));
     }
 
     /// Before replacing the whole file at `path` (a ref): its bytes now.
@@ -563,8 +565,8 @@ impl UndoGuard {
     /// writer packs instead.
     pub fn commit(mut self) {
         self.notes.clear();
-        for log in std::mem::take(&mut self.pack) {
-            let _ = changelog::compact(&log);
+        for (log, seq) in std::mem::take(&mut self.pack) {
+            let _ = changelog::pack_before(&log, seq);
         }
     }
 }

@@ -93,12 +93,13 @@ fn release_moves_every_named_prompt_as_one_event() {
 
     // On disk: the release record, named by its seq and the start of its id;
     // each label's record carries the release id.
-    let files: Vec<String> = std::fs::read_dir(env.store().join("releases"))
+    let shard = env.store().join("releases/+releases~000000");
+    let files: Vec<String> = std::fs::read_dir(&shard)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files, [format!("+releases~000000000001-{}", &id[..16])]);
-    let line = std::fs::read(env.store().join("releases").join(&files[0])).unwrap();
+    assert_eq!(files, [format!("000000000001-{}", &id[..16])]);
+    let line = std::fs::read(shard.join(&files[0])).unwrap();
     assert_eq!(blake3::hash(&line[..line.len() - 1]).to_hex().as_str(), id);
     let record: Value = serde_json::from_slice(&line).unwrap();
     assert_eq!(record["action"], "release");
