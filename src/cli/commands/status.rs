@@ -1,0 +1,160 @@
+use std::io::Write;
+
+use anyhow::Result;
+use promptrel::{Finding, Status};
+
+use crate::cli::context::Context;
+use crate::cli::output::{exit, stderr, stdout, style};
+
+/// Show prompt files changed since `add`, and labels at odds with their changelog.
+///
+/// Needs attention (fails --check): a prompt's source file (the file its
+/// newest version was added from) changed since; a label that cannot be read
+/// (e.g. git conflict markers), disagrees with its changelog, has none, or
+/// points to a missing object; a damaged changelog. Information only: a label
+/// that moved since its last promotion onwards (staging ahead of prod), a
+/// rollback, a source file that is gone or differs only in line endings.
+/// Reads only, and quickly: `fsck` is the check of every byte.
+///
+/// Example: promptrel status --check
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Exit 1 when something needs attention (for pre-commit hooks and CI).
+    #[arg(long)]
+    check: bool,
+    /// Print {"format": 1, "prompts", "labels", "attention", "findings": [{kind, severity, prompt, label, path, message, next}]}.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<u8> {
+    let store = ctx.store()?;
+    let status = store.status()?;
+    let mut out = stdout(ctx.color);
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &json(&status))?;
+        writeln!(out)?;
+    } else {
+        // Suggested commands name files relative to the store's workdir.
+        let here = std::fs::canonicalize(&ctx.cwd).ok();
+        if status.findings.iter().any(|f| f.path.is_some())
+            && here.is_some()
+            && here != std::fs::canonicalize(store.workdir()).ok()
+        {
+            writeln!(
+                out,
+                "(paths are relative to {}, the folder holding .promptrel)",
+                store.workdir().display()
+            )?;
+        }
+        let (a, i) = (status.attention().count(), status.info().count());
+        section(
+            &mut out,
+            "needs attention:",
+            style::ERROR,
+            status.attention(),
+        )?;
+        if a > 0 && i > 0 {
+            writeln!(out)?;
+        }
+        section(
+            &mut out,
+            "for your information:",
+            style::HINT,
+            status.info(),
+        )?;
+        if a + i > 0 {
+            writeln!(out)?;
+        }
+        let summary = match (a, i) {
+            (0, 0) => "nothing to report".to_string(),
+            (0, i) => notes(i),
+            (a, 0) => needs(a),
+            (a, i) => format!("{}, {}", needs(a), notes(i)),
+        };
+        writeln!(
+            out,
+            "checked {} prompts, {} labels: {summary}",
+            status.prompts, status.labels
+        )?;
+    }
+    if !(args.check && status.needs_attention()) {
+        return Ok(exit::OK);
+    }
+    out.flush()?;
+    let count = status.attention().count();
+    let (e, h) = (style::ERROR, style::HINT);
+    let mut err = stderr(ctx.color);
+    let what = if count == 1 {
+        "1 finding needs attention".to_string()
+    } else {
+        format!("{count} findings need attention")
+    };
+    writeln!(err, "{e}error:{e:#} {what}")?;
+    writeln!(
+        err,
+        "{h}hint:{h:#} do what each `next:` says, then run `promptrel status --check` again"
+    )?;
+    Ok(exit::DIFFERENT)
+}
+
+fn needs(n: usize) -> String {
+    if n == 1 {
+        "1 needs attention".into()
+    } else {
+        format!("{n} need attention")
+    }
+}
+
+fn notes(n: usize) -> String {
+    if n == 1 {
+        "1 note".into()
+    } else {
+        format!("{n} notes")
+    }
+}
+
+fn section<'a>(
+    out: &mut impl Write,
+    title: &str,
+    color: anstyle::Style,
+    findings: impl Iterator<Item = &'a Finding>,
+) -> Result<()> {
+    let (b, k) = (style::BOLD, anstyle::Style::new().dimmed());
+    let mut findings = findings.peekable();
+    if findings.peek().is_none() {
+        return Ok(());
+    }
+    writeln!(out, "{color}{title}{color:#}")?;
+    for f in findings {
+        writeln!(out, "  {} {k}[{}]{k:#}", f.message, f.kind.as_str())?;
+        writeln!(out, "    next: {b}{}{b:#}", f.next)?;
+    }
+    Ok(())
+}
+
+/// The `--json` document (FORMAT.md §12), format 1.
+fn json(status: &Status) -> serde_json::Value {
+    let findings: Vec<_> = status
+        .findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "kind": f.kind.as_str(),
+                "severity": if f.kind.needs_attention() { "attention" } else { "info" },
+                "prompt": f.prompt.as_str(),
+                "label": f.label.as_ref().map(|l| l.as_str()),
+                "path": f.path,
+                "message": f.message,
+                "next": f.next,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "format": 1,
+        "prompts": status.prompts,
+        "labels": status.labels,
+        "attention": status.attention().count(),
+        "findings": findings,
+    })
+}
