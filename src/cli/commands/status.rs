@@ -74,8 +74,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         };
         writeln!(
             out,
-            "checked {} prompts, {} labels: {summary}",
-            status.prompts, status.labels
+            "checked {}, {}: {summary}",
+            count(status.prompts, "prompt"),
+            count(status.labels, "label")
         )?;
     }
     if !(args.check && status.needs_attention()) {
@@ -85,17 +86,23 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let count = status.attention().count();
     let (e, h) = (style::ERROR, style::HINT);
     let mut err = stderr(ctx.color);
-    let what = if count == 1 {
-        "1 finding needs attention".to_string()
-    } else {
-        format!("{count} findings need attention")
-    };
-    writeln!(err, "{e}error:{e:#} {what}")?;
+    let verb = if count == 1 { "needs" } else { "need" };
+    let findings = self::count(count, "finding");
+    writeln!(err, "{e}error:{e:#} {findings} {verb} attention")?;
     writeln!(
         err,
         "{h}hint:{h:#} do what each `next:` says, then run `promptrel status --check` again"
     )?;
     Ok(exit::DIFFERENT)
+}
+
+/// `1 prompt`, `2 prompts`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn needs(n: usize) -> String {
@@ -107,11 +114,7 @@ fn needs(n: usize) -> String {
 }
 
 fn notes(n: usize) -> String {
-    if n == 1 {
-        "1 note".into()
-    } else {
-        format!("{n} notes")
-    }
+    count(n, "note")
 }
 
 fn section<'a>(
@@ -133,28 +136,49 @@ fn section<'a>(
     Ok(())
 }
 
-/// The `--json` document (FORMAT.md §12), format 1.
-fn json(status: &Status) -> serde_json::Value {
-    let findings: Vec<_> = status
-        .findings
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "kind": f.kind.as_str(),
-                "severity": if f.kind.needs_attention() { "attention" } else { "info" },
-                "prompt": f.prompt.as_str(),
-                "label": f.label.as_ref().map(|l| l.as_str()),
-                "path": f.path,
-                "message": f.message,
-                "next": f.next,
+/// The `--json` document (FORMAT.md §12), format 1; fields in this order.
+#[derive(serde::Serialize)]
+struct Json<'a> {
+    format: u32,
+    prompts: usize,
+    labels: usize,
+    attention: usize,
+    findings: Vec<JsonFinding<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFinding<'a> {
+    kind: &'static str,
+    severity: &'static str,
+    prompt: &'a str,
+    label: Option<&'a str>,
+    path: Option<&'a str>,
+    message: &'a str,
+    next: &'a str,
+}
+
+fn json(status: &Status) -> Json<'_> {
+    Json {
+        format: 1,
+        prompts: status.prompts,
+        labels: status.labels,
+        attention: status.attention().count(),
+        findings: status
+            .findings
+            .iter()
+            .map(|f| JsonFinding {
+                kind: f.kind.as_str(),
+                severity: if f.kind.needs_attention() {
+                    "attention"
+                } else {
+                    "info"
+                },
+                prompt: f.prompt.as_str(),
+                label: f.label.as_ref().map(|l| l.as_str()),
+                path: f.path.as_deref(),
+                message: &f.message,
+                next: &f.next,
             })
-        })
-        .collect();
-    serde_json::json!({
-        "format": 1,
-        "prompts": status.prompts,
-        "labels": status.labels,
-        "attention": status.attention().count(),
-        "findings": findings,
-    })
+            .collect(),
+    }
 }
