@@ -555,3 +555,41 @@ fn json_has_a_versioned_documented_shape() {
         format!("error: 1 finding needs attention\n{HINT}")
     );
 }
+
+/// `status --check | head -1`: the reader goes away mid-report. The check
+/// still fails (a closed pipe ends the report, not the verdict), quietly.
+#[test]
+fn a_closed_pipe_does_not_turn_a_failed_check_into_a_pass() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let env = TestEnv::init();
+    // Long paths make a long report from few prompts (each add costs syncs).
+    let dir = format!("prompts/{}", "long-folder-name-".repeat(5));
+    for i in 0..300 {
+        env.write(&format!("{dir}/bot-{i}.md"), V1);
+    }
+    env.run(&["add", "--dir", "prompts"]).ok();
+    for i in 0..300 {
+        env.write(&format!("{dir}/bot-{i}.md"), V2);
+    }
+    let mut child = env
+        .command(&["status", "--check"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert_eq!(first, "needs attention:\n");
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("error: 300 findings need attention\n{HINT}")
+    );
+    // The report really was larger than a pipe's buffer.
+    assert!(status(&env, &[]).stdout.len() > 128 * 1024);
+}

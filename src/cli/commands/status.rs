@@ -1,7 +1,7 @@
-use std::io::Write;
+use std::io::{self, Write};
 
 use anyhow::Result;
-use promptrel::{Finding, Status};
+use promptrel::{Finding, Status, Store};
 
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stderr, stdout, style};
@@ -31,58 +31,23 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let store = ctx.store()?;
     let status = store.status()?;
     let mut out = stdout(ctx.color);
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &json(&status))?;
-        writeln!(out)?;
+    let printed = if args.json {
+        serde_json::to_writer_pretty(&mut out, &json(&status))
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(out))
     } else {
-        // Suggested commands name files relative to the store's workdir.
-        let here = std::fs::canonicalize(&ctx.cwd).ok();
-        if status.findings.iter().any(|f| f.path.is_some())
-            && here.is_some()
-            && here != std::fs::canonicalize(store.workdir()).ok()
-        {
-            writeln!(
-                out,
-                "(paths are relative to {}, the folder holding .promptrel)",
-                store.workdir().display()
-            )?;
-        }
-        let (a, i) = (status.attention().count(), status.info().count());
-        section(
-            &mut out,
-            "needs attention:",
-            style::ERROR,
-            status.attention(),
-        )?;
-        if a > 0 && i > 0 {
-            writeln!(out)?;
-        }
-        section(
-            &mut out,
-            "for your information:",
-            style::HINT,
-            status.info(),
-        )?;
-        if a + i > 0 {
-            writeln!(out)?;
-        }
-        let summary = match (a, i) {
-            (0, 0) => "nothing to report".to_string(),
-            (0, i) => notes(i),
-            (a, 0) => needs(a),
-            (a, i) => format!("{}, {}", needs(a), notes(i)),
-        };
-        writeln!(
-            out,
-            "checked {}, {}: {summary}",
-            count(status.prompts, "prompt"),
-            count(status.labels, "label")
-        )?;
+        report(&mut out, &store, &status, ctx)
+    };
+    match printed.and_then(|()| out.flush()) {
+        Ok(()) => {}
+        // `status --check | head -1` must still fail the check: a closed
+        // pipe ends the report, not the verdict.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e.into()),
     }
     if !(args.check && status.needs_attention()) {
         return Ok(exit::OK);
     }
-    out.flush()?;
     let count = status.attention().count();
     let (e, h) = (style::ERROR, style::HINT);
     let mut err = stderr(ctx.color);
@@ -94,6 +59,43 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         "{h}hint:{h:#} do what each `next:` says, then run `promptrel status --check` again"
     )?;
     Ok(exit::DIFFERENT)
+}
+
+/// The report for a person: what needs attention, then notes, then a summary.
+fn report(out: &mut impl Write, store: &Store, status: &Status, ctx: &Context) -> io::Result<()> {
+    // Suggested commands name files relative to the store's workdir.
+    let here = std::fs::canonicalize(&ctx.cwd).ok();
+    if status.findings.iter().any(|f| f.path.is_some())
+        && here.is_some()
+        && here != std::fs::canonicalize(store.workdir()).ok()
+    {
+        writeln!(
+            out,
+            "(paths are relative to {}, the folder holding .promptrel)",
+            store.workdir().display()
+        )?;
+    }
+    let (a, i) = (status.attention().count(), status.info().count());
+    section(out, "needs attention:", style::ERROR, status.attention())?;
+    if a > 0 && i > 0 {
+        writeln!(out)?;
+    }
+    section(out, "for your information:", style::HINT, status.info())?;
+    if a + i > 0 {
+        writeln!(out)?;
+    }
+    let summary = match (a, i) {
+        (0, 0) => "nothing to report".to_string(),
+        (0, i) => notes(i),
+        (a, 0) => needs(a),
+        (a, i) => format!("{}, {}", needs(a), notes(i)),
+    };
+    writeln!(
+        out,
+        "checked {}, {}: {summary}",
+        count(status.prompts, "prompt"),
+        count(status.labels, "label")
+    )
 }
 
 /// `1 prompt`, `2 prompts`.
@@ -122,7 +124,7 @@ fn section<'a>(
     title: &str,
     color: anstyle::Style,
     findings: impl Iterator<Item = &'a Finding>,
-) -> Result<()> {
+) -> io::Result<()> {
     let (b, k) = (style::BOLD, anstyle::Style::new().dimmed());
     let mut findings = findings.peekable();
     if findings.peek().is_none() {
