@@ -454,6 +454,25 @@ fn unlogged_labels_missing_objects_and_damaged_logs_need_attention() {
     assert_eq!(damaged[0]["label"], "prod");
     assert_eq!(damaged[0]["path"], ".promptrel/logs/checkout-bot/@prod");
     check_fails(&env, 3);
+    // Both branches added a version: git leaves markers in `+versions`.
+    let versions = env.store().join("logs/support/refund-bot/+versions");
+    let text = std::fs::read_to_string(&versions).unwrap();
+    std::fs::write(
+        &versions,
+        format!("<<<<<<< HEAD\n{text}=======\n>>>>>>> b\n"),
+    )
+    .unwrap();
+    let findings = json(&env)["findings"].clone();
+    // The prompt's own findings come before its labels'.
+    let versions = &findings[2];
+    assert_eq!(versions["kind"], "damaged-log", "{findings:#}");
+    assert_eq!(versions["prompt"], "support/refund-bot");
+    assert_eq!(versions["label"], Value::Null);
+    assert_eq!(
+        versions["path"],
+        ".promptrel/logs/support/refund-bot/+versions"
+    );
+    check_fails(&env, 4);
 }
 
 // ----- information: promotion ---------------------------------------------------
