@@ -84,6 +84,11 @@ mkdir -p "$hooks_repo"
         git commit -q --no-verify -m "snapshot for the pre-commit test"
 )
 rev="$(git -C "$hooks_repo" rev-parse HEAD)"
+# pre-commit keeps a clone and a release build per revision; keep only this one.
+if [[ "$(cat "$work/rev" 2>/dev/null)" != "$rev" ]]; then
+    rm -rf "$PRE_COMMIT_HOME"
+    echo "$rev" >"$work/rev"
+fi
 
 # --- what users copy parses: the manifest, README's config snippets, workflows --------
 "$pre_commit" validate-manifest "$hooks_repo/.pre-commit-hooks.yaml" ||
