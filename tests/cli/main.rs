@@ -17,4 +17,5 @@ mod meta;
 mod model;
 mod python_reader;
 mod release;
+mod status;
 mod story;

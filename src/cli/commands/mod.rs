@@ -16,6 +16,7 @@ mod release;
 mod render;
 mod rollback;
 mod show;
+mod status;
 mod vars;
 mod verify_export;
 
@@ -38,6 +39,7 @@ pub enum Command {
     Diff(diff::Args),
     Log(log::Args),
     Fsck(fsck::Args),
+    Status(status::Args),
     List(list::Args),
     Export(export::Args),
     VerifyExport(verify_export::Args),
@@ -73,6 +75,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<u8> {
         Command::Diff(args) => diff::run(args, ctx),
         Command::Log(args) => log::run(args, ctx),
         Command::Fsck(args) => fsck::run(args, ctx),
+        Command::Status(args) => status::run(args, ctx),
         Command::List(args) => list::run(args, ctx),
         Command::Export(args) => export::run(args, ctx),
         Command::VerifyExport(args) => verify_export::run(args, ctx),
