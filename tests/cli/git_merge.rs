@@ -321,10 +321,14 @@ fn union(a: &[String], b: &[String]) -> BTreeSet<String> {
     a.iter().chain(b).cloned().collect()
 }
 
-fn file_names(paths: &[PathBuf]) -> Vec<String> {
+/// Record files as `SHARD/FILE` (`+versions~000000/000000000005-…`).
+fn shard_paths(paths: &[PathBuf]) -> Vec<String> {
     paths
         .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .map(|p| {
+            let shard = p.parent().unwrap().file_name().unwrap().to_string_lossy();
+            format!("{shard}/{}", p.file_name().unwrap().to_string_lossy())
+        })
         .collect()
 }
 
@@ -473,16 +477,21 @@ fn both_branches_add_versions_of_one_prompt() {
     assert_eq!(env.run(&["show", "bot@staging"]).ok().stdout, "a3\n");
 
     // The next add continues after the greatest seq of both branches.
-    let before: BTreeSet<String> = file_names(&env.log_files("bot", "+versions"))
+    let before: BTreeSet<String> = shard_paths(&env.log_files("bot", "+versions"))
         .into_iter()
         .collect();
     let v5 = env.add("bot", "after the merge\n", &["-m", "v5"]);
-    let after: BTreeSet<String> = file_names(&env.log_files("bot", "+versions"))
+    let after: BTreeSet<String> = shard_paths(&env.log_files("bot", "+versions"))
         .into_iter()
         .collect();
+    assert!(before.is_subset(&after), "no record file is removed");
     let new: Vec<&String> = after.difference(&before).collect();
     assert_eq!(new.len(), 1, "{new:?}");
-    assert!(new[0].starts_with("+versions~000000000005-"), "{}", new[0]);
+    assert!(
+        new[0].starts_with("+versions~000000/000000000005-"),
+        "{}",
+        new[0]
+    );
     let newest = &log_records(&env, &["bot", "-n", "1"])[0];
     assert_eq!(newest["seq"], 5);
     assert_eq!(
@@ -918,96 +927,301 @@ fn repository_wide_attributes_never_change_store_bytes() {
     }
     assert_store_intact(&env, &clone);
 }
-
 // ----- 6. packs written on both branches ---------------------------------------------------
 
-/// The files of log `stem` of `bot`: (loose records, packs), by name.
-fn log_layout(env: &TestEnv, stem: &str) -> (Vec<String>, Vec<String>) {
-    file_names(&env.log_files("bot", stem))
+/// One record of `bot` as promptrel writes it: `add` in `+versions`,
+/// `label` (with `label`) in `@LABEL`, by the env's author.
+fn record_line(
+    seq: u64,
+    time: &str,
+    label: Option<&str>,
+    from: Option<&str>,
+    to: &str,
+    message: &str,
+) -> String {
+    let (action, label) = match label {
+        Some(label) => ("label", format!(r#""label":"{label}","#)),
+        None => ("add", String::new()),
+    };
+    let from = from.map_or("null".to_string(), |f| format!(r#""{f}""#));
+    format!(
+        r#"{{"time":"{time}","action":"{action}","prompt":"bot",{label}"seq":{seq},"from":{from},"to":"{to}","author":"Ada Lovelace <ada@example.com>","message":"{message}"}}"#
+    )
+}
+
+/// Log `stem` of `bot` (`+versions` or `@LABEL`, empty so far) with one
+/// record per id of `tos`, seq 1 onwards, each moving on from the one
+/// before, and for a label its ref at the last id: what as many runs of
+/// `add bot - -m MESSAGE` or `label bot LABEL ID -m MESSAGE` leave, written
+/// in milliseconds. The records are a minute apart on the day before the
+/// env's clock (2026-01-02T10:00), so every command of a test comes after.
+fn write_log(env: &TestEnv, stem: &str, tos: &[String], message: &str) {
+    let label = stem.strip_prefix('@');
+    let mut from: Option<&str> = None;
+    for (seq, to) in (1u64..).zip(tos) {
+        assert!(seq < 24 * 60);
+        let time = format!("2026-01-01T{:02}:{:02}:00Z", seq / 60, seq % 60);
+        let line = record_line(seq, &time, label, from, to, message);
+        env.write_record("bot", stem, &line);
+        from = Some(to);
+    }
+    if let (Some(label), Some(last)) = (label, tos.last()) {
+        env.write(
+            &format!(".promptrel/refs/bot/@{label}"),
+            format!("{last}\n"),
+        );
+    }
+}
+
+/// `count` versions of `bot` (`v1\n`, `v2\n`, …), each put on `canary` as
+/// it is added, as `count` runs of `add bot - --label canary -m nightly`
+/// leave them (objects, both logs, the ref), written directly. Their ids.
+fn write_nightlies(env: &TestEnv, count: usize) -> Vec<String> {
+    let ids: Vec<String> = (1..=count)
+        .map(|i| {
+            let text = format!("v{i}\n");
+            let id = id_of(&text);
+            env.write(
+                &format!(".promptrel/objects/{}/{}", &id[..2], &id[2..]),
+                &text,
+            );
+            id
+        })
+        .collect();
+    write_log(env, "+versions", &ids, "nightly");
+    write_log(env, "@canary", &ids, "nightly");
+    ids
+}
+
+/// The names in a folder, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The folder of shard `k` of log `stem` of `bot`.
+fn shard_dir(env: &TestEnv, stem: &str, k: u64) -> PathBuf {
+    env.store()
+        .join("logs")
+        .join("bot")
+        .join(format!("{stem}~{k:06}"))
+}
+
+/// Each shard folder of log `stem` of `bot`, by number: how many record
+/// files it holds, and its packs (file names, sorted).
+fn shards(env: &TestEnv, stem: &str) -> Vec<(usize, Vec<String>)> {
+    let prefix = format!("{stem}~");
+    let folders: Vec<String> = names_in(&env.store().join("logs").join("bot"))
         .into_iter()
-        .partition(|f| !f.contains("~pack-"))
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    (0u64..)
+        .zip(&folders)
+        .map(|(k, folder)| {
+            assert_eq!(*folder, format!("{stem}~{k:06}"), "shards from 0, no gap");
+            let (packs, records): (Vec<String>, Vec<String>) = names_in(&shard_dir(env, stem, k))
+                .into_iter()
+                .partition(|n| n.starts_with("pack-"));
+            (records.len(), packs)
+        })
+        .collect()
 }
 
-/// How many (loose records, packs) log `stem` of `bot` has.
-fn layout_counts(env: &TestEnv, stem: &str) -> (usize, usize) {
-    let (loose, packs) = log_layout(env, stem);
-    (loose.len(), packs.len())
+/// The name of a pack of exactly the record files shard `k` of log `stem`
+/// holds now, which readers use instead of them: `pack-` and the first 16
+/// hex digits of the BLAKE3 hash of the files' names, sorted, each
+/// followed by `\n`.
+fn current_pack(env: &TestEnv, stem: &str, k: u64) -> String {
+    let listing: String = names_in(&shard_dir(env, stem, k))
+        .into_iter()
+        .filter(|n| !n.starts_with("pack-"))
+        .map(|n| n + "\n")
+        .collect();
+    format!("pack-{}", &id_of(listing)[..16])
 }
 
-/// Both branches write past the packing threshold (32 loose records) in
-/// both logs of one prompt: each branch packs the shared records with its
-/// own, so the merge has two packs per log holding the same records, which
-/// readers count once. Both branches end with `canary` back on the shared
-/// version, so its ref merges cleanly and, as the newest record is branch
-/// a's alone, nothing is left to settle. (Ending on different versions is
-/// the conflict of the tests above; packing changes nothing about it.)
+/// Shard `k` of log `stem` has the pack readers use, holding exactly the
+/// shard's records in log order (seq, then time); its name.
+#[track_caller]
+fn assert_packed(env: &TestEnv, stem: &str, k: u64) -> String {
+    let name = current_pack(env, stem, k);
+    let path = shard_dir(env, stem, k).join(&name);
+    let packed =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{stem}~{k:06}/{name}: {e}"));
+    let seqs = k * 256 + 1..=(k + 1) * 256;
+    let expected: String = env
+        .log_lines("bot", stem)
+        .into_iter()
+        .filter(|line| {
+            let record: Value = serde_json::from_str(line).unwrap();
+            seqs.contains(&record["seq"].as_u64().unwrap())
+        })
+        .map(|line| line + "\n")
+        .collect();
+    assert!(
+        packed == expected,
+        "{stem}~{k:06}/{name}: not the shard's records"
+    );
+    name
+}
+
+/// From commit `from` to `to`, git sees files added to the store's logs,
+/// and none changed or deleted: nothing its rename detection could pair.
+#[track_caller]
+fn assert_logs_only_grow(env: &TestEnv, from: &str, to: &str) {
+    let args = [
+        "diff",
+        "--no-renames",
+        "--name-status",
+        from,
+        to,
+        "--",
+        ".promptrel/logs",
+    ];
+    let diff = git_ok(env, &args);
+    assert!(!diff.is_empty(), "{from}..{to}: no new records");
+    let other: Vec<&str> = diff.lines().filter(|l| !l.starts_with("A\t")).collect();
+    assert!(other.is_empty(), "{from}..{to}: {other:#?}");
+}
+
+/// (seq, to) of `promptrel log --json ARGS` records of `action` (all when
+/// `None`), newest first.
+fn seq_to(env: &TestEnv, args: &[&str], action: Option<&str>) -> Vec<(u64, String)> {
+    log_records(env, args)
+        .iter()
+        .filter(|r| action.is_none_or(|a| r["action"] == a))
+        .map(|r| {
+            let to = r["to"].as_str().unwrap().to_string();
+            (r["seq"].as_u64().unwrap(), to)
+        })
+        .collect()
+}
+
+/// The logs of `bot` have just filled their first shard (256 records) on
+/// main, and both branches write into the second: each then packs the
+/// first, from the same records, so both write the same file (same name,
+/// same bytes), which git merges as one. Each branch's new records are
+/// their own files in the second shard. Both branches end with `canary`
+/// back on the shared version, so its ref merges cleanly and, as the
+/// newest record is branch a's alone, nothing is left to settle. (Ending
+/// on different versions is the conflict of the tests above; packing
+/// changes nothing about it.)
 #[test]
 fn packs_written_on_both_branches_merge() {
     let Some(env) = repo("packs_written_on_both_branches_merge") else {
         return;
     };
-    // 30 versions, each put on canary as it is added: 30 loose records in
-    // `+versions` and in `@canary`, two short of a pack.
-    for i in 1..=30 {
-        stage(&env, "bot", "canary", &format!("v{i}\n"), "nightly");
+    // 256 versions, each put on canary as it is added: 250 written
+    // directly, 6 by promptrel, which fill the first shard of `+versions`
+    // and of `@canary` and pack nothing yet.
+    let mut ids = write_nightlies(&env, 250);
+    for i in 251..=256 {
+        ids.push(stage(&env, "bot", "canary", &format!("v{i}\n"), "nightly"));
     }
-    let v30 = id_of("v30\n");
-    assert_eq!(layout_counts(&env, "+versions"), (30, 0));
-    assert_eq!(layout_counts(&env, "@canary"), (30, 0));
-    commit_all(&env, "30 versions");
+    let v256 = ids[255].clone();
+    for stem in ["+versions", "@canary"] {
+        assert_eq!(shards(&env, stem), [(256, vec![])], "{stem}");
+        // The records written directly are as promptrel writes them.
+        let real = &env.log_lines("bot", stem)[250];
+        let time: Value = serde_json::from_str::<Value>(real).unwrap()["time"].clone();
+        let label = stem.strip_prefix('@');
+        let written = record_line(
+            251,
+            time.as_str().unwrap(),
+            label,
+            Some(&ids[249]),
+            &ids[250],
+            "nightly",
+        );
+        assert_eq!(*real, written);
+    }
+    assert_fsck_clean(env.run(&["fsck"]));
+    commit_all(&env, "256 versions");
 
-    // Branch a: 4 versions on canary, then canary back to v30 (5 moves).
+    // Branch a: 4 versions on canary, then canary back to v256 (5 moves).
     branch(&env, "a", "main");
     for i in 1..=4 {
         stage(&env, "bot", "canary", &format!("a{i}\n"), "try a");
     }
-    env.run(&["rollback", "bot", "canary", "--to", &v30, "-m", "back"])
+    env.run(&["rollback", "bot", "canary", "--to", &v256, "-m", "back"])
         .ok();
-    assert_eq!(layout_counts(&env, "+versions"), (2, 1));
-    assert_eq!(layout_counts(&env, "@canary"), (3, 1));
+    let a_packs = [
+        assert_packed(&env, "+versions", 0),
+        assert_packed(&env, "@canary", 0),
+    ];
+    assert_eq!(
+        shards(&env, "+versions"),
+        [(256, vec![a_packs[0].clone()]), (4, vec![])]
+    );
+    assert_eq!(
+        shards(&env, "@canary"),
+        [(256, vec![a_packs[1].clone()]), (5, vec![])]
+    );
     commit_all(&env, "a: 4 versions tried");
     let (a_log, a_canary) = (
         log_lines(&env, &["bot"]),
         log_lines(&env, &["bot", "--label", "canary"]),
     );
 
-    // Branch b: 2 versions, then back to v30 (3 moves).
+    // Branch b: 2 versions, then back to v256 (3 moves). The same packs.
     branch(&env, "b", "main");
     for i in 1..=2 {
         stage(&env, "bot", "canary", &format!("b{i}\n"), "try b");
     }
-    env.run(&["rollback", "bot", "canary", "--to", &v30, "-m", "back"])
+    env.run(&["rollback", "bot", "canary", "--to", &v256, "-m", "back"])
         .ok();
-    assert_eq!(layout_counts(&env, "+versions"), (0, 1));
-    assert_eq!(layout_counts(&env, "@canary"), (1, 1));
+    let b_packs = [
+        assert_packed(&env, "+versions", 0),
+        assert_packed(&env, "@canary", 0),
+    ];
+    assert_eq!(b_packs, a_packs, "both branches name the pack alike");
+    assert_eq!(
+        shards(&env, "+versions"),
+        [(256, vec![a_packs[0].clone()]), (2, vec![])]
+    );
+    assert_eq!(
+        shards(&env, "@canary"),
+        [(256, vec![a_packs[1].clone()]), (3, vec![])]
+    );
     commit_all(&env, "b: 2 versions tried");
     let (b_log, b_canary) = (
         log_lines(&env, &["bot"]),
         log_lines(&env, &["bot", "--label", "canary"]),
     );
+    for (stem, pack) in ["+versions", "@canary"].iter().zip(&a_packs) {
+        let blob = |branch: &str| {
+            let spec = format!("{branch}:.promptrel/logs/bot/{stem}~000000/{pack}");
+            git_ok(&env, &["rev-parse", &spec])
+        };
+        assert_eq!(blob("a"), blob("b"), "{stem}: the same bytes");
+    }
+    assert_logs_only_grow(&env, "main", "a");
+    assert_logs_only_grow(&env, "main", "b");
 
     assert_merges_cleanly(&env, "a", "b");
-    // Each log: both branches' packs of seq 1..=32 (different files), and
-    // the loose records written after them; the loose records both packed
-    // are gone.
-    for (stem, loose) in [("+versions", 2), ("@canary", 4)] {
-        let (l, packs) = log_layout(&env, stem);
-        assert_eq!(
-            (l.len(), packs.len()),
-            (loose, 2),
-            "{stem}: {l:?} {packs:?}"
-        );
-        let range = format!("{stem}~pack-000000000001-000000000032-");
-        assert!(packs.iter().all(|p| p.starts_with(&range)), "{packs:?}");
-        assert_ne!(packs[0], packs[1]);
-    }
+    // Each log: the one pack, still of exactly the first shard's records,
+    // and both branches' records in the second shard.
+    assert_eq!(
+        shards(&env, "+versions"),
+        [(256, vec![a_packs[0].clone()]), (6, vec![])]
+    );
+    assert_eq!(
+        shards(&env, "@canary"),
+        [(256, vec![a_packs[1].clone()]), (8, vec![])]
+    );
+    assert_eq!(assert_packed(&env, "+versions", 0), a_packs[0]);
+    assert_eq!(assert_packed(&env, "@canary", 0), a_packs[1]);
     assert_fsck_clean(env.run(&["fsck"]));
-    assert_eq!(env.run(&["show", "bot@canary"]).ok().stdout, "v30\n");
+    assert_eq!(env.run(&["show", "bot@canary"]).ok().stdout, "v256\n");
 
-    // Every record of both branches, once: 30 + 4 + 2 versions, and 30 + 5
-    // + 3 moves of canary.
+    // Every record of both branches, once: 256 + 4 + 2 versions, and 256 +
+    // 5 + 3 moves of canary.
     let merged = log_lines(&env, &["bot"]);
-    assert_eq!(merged.len(), 36 + 38, "no record twice");
+    assert_eq!(merged.len(), 262 + 264, "no record twice");
     assert_eq!(
         merged.iter().cloned().collect::<BTreeSet<_>>(),
         union(&a_log, &b_log)
@@ -1017,54 +1231,204 @@ fn packs_written_on_both_branches_merge() {
         canary.iter().cloned().collect::<BTreeSet<_>>(),
         union(&a_canary, &b_canary)
     );
-    let seqs: Vec<u64> = log_records(&env, &["bot", "--label", "canary"])
-        .iter()
-        .map(|r| r["seq"].as_u64().unwrap())
+    let seqs: Vec<u64> = seq_to(&env, &["bot", "--label", "canary"], None)
+        .into_iter()
+        .map(|(seq, _)| seq)
         .collect();
-    let mut expected: Vec<u64> = (1..=35).chain(31..=33).collect();
+    let mut expected: Vec<u64> = (1..=261).chain(257..=259).collect();
     expected.sort_by(|a, b| b.cmp(a));
-    assert_eq!(seqs, expected, "30 shared, 31..=35 from a, 31..=33 from b");
+    assert_eq!(
+        seqs, expected,
+        "256 shared, 257..=261 from a, 257..=259 from b"
+    );
 
-    // Moving on: the next pack of canary gathers both packs and drops the
-    // copies (28 moves bring its 4 loose records to 32).
-    let v1 = id_of("v1\n");
-    for i in 0..28 {
-        env.run(&[
-            "label",
-            "bot",
-            "canary",
-            if i % 2 == 0 { &v1 } else { &v30 },
-        ])
+    // The next move goes to the second shard; the first is packed already.
+    env.run(&["label", "bot", "canary", &ids[0], "-m", "v1 again"])
         .ok();
-    }
-    let (loose, packs) = log_layout(&env, "@canary");
-    assert!(loose.is_empty(), "{loose:?}");
-    assert_eq!(packs.len(), 1, "{packs:?}");
-    assert!(
-        packs[0].starts_with("@canary~pack-000000000001-000000000063-"),
-        "{packs:?}"
+    assert_eq!(
+        shards(&env, "@canary"),
+        [(256, vec![a_packs[1].clone()]), (9, vec![])]
+    );
+    assert_eq!(env.run(&["show", "bot@canary~1"]).ok().stdout, "v256\n");
+    // 265 moves: the oldest but one (in the pack) came from v1.
+    assert_eq!(env.run(&["show", "bot@canary~264"]).ok().stdout, "v1\n");
+    assert_fsck_clean(env.run(&["fsck"]));
+    commit_all(&env, "canary on v1");
+    assert_logs_only_grow(&env, "HEAD~1", "HEAD");
+}
+
+/// Both branches fork inside the first shard (at seq 250) and write past
+/// its end: each packs the first shard with its own six records, so the
+/// packs differ, in name and bytes, and git merges them as two new files.
+/// After the merge the shard holds both branches' records, which neither
+/// pack matches: readers read its record files instead and see every
+/// record once, in log order. The next writer past it packs it again: a
+/// third pack, which matches (the two others stay, unused).
+#[test]
+fn packs_of_different_records_on_both_branches_merge() {
+    let Some(env) = repo("packs_of_different_records_on_both_branches_merge") else {
+        return;
+    };
+    let ids = write_nightlies(&env, 250);
+    let v250 = ids[249].clone();
+    let mut texts: BTreeMap<String, String> = (1..)
+        .zip(&ids)
+        .map(|(i, id)| (id.clone(), format!("v{i}\n")))
+        .collect();
+    assert_fsck_clean(env.run(&["fsck"]));
+    commit_all(&env, "250 versions");
+
+    // Branch a: 10 versions on canary (seq 251..=260 in both logs), then
+    // canary back to v250 (seq 261).
+    branch(&env, "a", "main");
+    let a_ids: Vec<String> = (1..=10)
+        .map(|i| stage(&env, "bot", "canary", &format!("a{i}\n"), "try a"))
+        .collect();
+    env.run(&["rollback", "bot", "canary", "--to", &v250, "-m", "back"])
+        .ok();
+    let a_packs = [
+        assert_packed(&env, "+versions", 0),
+        assert_packed(&env, "@canary", 0),
+    ];
+    assert_eq!(
+        shards(&env, "+versions"),
+        [(256, vec![a_packs[0].clone()]), (4, vec![])]
     );
     assert_eq!(
-        log_lines(&env, &["bot", "--label", "canary"]).len(),
-        38 + 28
+        shards(&env, "@canary"),
+        [(256, vec![a_packs[1].clone()]), (5, vec![])]
     );
+    commit_all(&env, "a: 10 versions tried");
+    let a_log = log_lines(&env, &["bot"]);
+
+    // Branch b: 8 versions (seq 251..=258), then back to v250 (seq 259).
+    branch(&env, "b", "main");
+    let b_ids: Vec<String> = (1..=8)
+        .map(|i| stage(&env, "bot", "canary", &format!("b{i}\n"), "try b"))
+        .collect();
+    env.run(&["rollback", "bot", "canary", "--to", &v250, "-m", "back"])
+        .ok();
+    let b_packs = [
+        assert_packed(&env, "+versions", 0),
+        assert_packed(&env, "@canary", 0),
+    ];
+    assert_eq!(
+        shards(&env, "+versions"),
+        [(256, vec![b_packs[0].clone()]), (2, vec![])]
+    );
+    assert_eq!(
+        shards(&env, "@canary"),
+        [(256, vec![b_packs[1].clone()]), (3, vec![])]
+    );
+    commit_all(&env, "b: 8 versions tried");
+    let b_log = log_lines(&env, &["bot"]);
+    for (a, b) in a_packs.iter().zip(&b_packs) {
+        assert_ne!(a, b, "different records, different packs");
+    }
+    assert_logs_only_grow(&env, "main", "a");
+    assert_logs_only_grow(&env, "main", "b");
+    for (i, id) in (1..).zip(&a_ids) {
+        texts.insert(id.clone(), format!("a{i}\n"));
+    }
+    for (i, id) in (1..).zip(&b_ids) {
+        texts.insert(id.clone(), format!("b{i}\n"));
+    }
+
+    assert_merges_cleanly(&env, "a", "b");
+    // Each first shard: 250 + 6 + 6 records and both packs, neither of
+    // which holds them all.
+    for (i, (stem, second)) in [("+versions", 6), ("@canary", 8)].into_iter().enumerate() {
+        let mut packs = vec![a_packs[i].clone(), b_packs[i].clone()];
+        packs.sort();
+        assert_eq!(shards(&env, stem), [(262, packs.clone()), (second, vec![])]);
+        assert!(!packs.contains(&current_pack(&env, stem, 0)), "{stem}");
+    }
     assert_fsck_clean(env.run(&["fsck"]));
-    commit_all(&env, "28 more moves");
+    assert_eq!(env.run(&["show", "bot@canary"]).ok().stdout, "v250\n");
+
+    // Every record once, in log order: by seq, then by time (branch a's
+    // record of a seq is the older).
+    let merged = log_lines(&env, &["bot"]);
+    assert_eq!(merged.len(), 268 + 270, "no record twice");
+    assert_eq!(
+        merged.iter().cloned().collect::<BTreeSet<_>>(),
+        union(&a_log, &b_log)
+    );
+    let mut versions: Vec<(u64, String)> = (1..).zip(ids.iter().cloned()).collect();
+    let mut moves = versions.clone();
+    for (seq, i) in (251..).zip(0..10) {
+        versions.push((seq, a_ids[i].clone()));
+        moves.push((seq, a_ids[i].clone()));
+        if i < 8 {
+            versions.push((seq, b_ids[i].clone()));
+            moves.push((seq, b_ids[i].clone()));
+        }
+        if i == 8 {
+            moves.push((259, v250.clone()));
+        }
+    }
+    moves.push((261, v250.clone()));
+    versions.reverse();
+    moves.reverse();
+    let adds = seq_to(&env, &["bot"], Some("add"));
+    assert_eq!(adds, versions);
+    let canary = seq_to(&env, &["bot", "--label", "canary"], None);
+    assert_eq!(canary, moves);
+    // `NAME~N` and `NAME@LABEL~N` walk that order, through both shards.
+    let show = |rev: &str| env.run(&["show", rev]).ok().stdout;
+    for k in (0..16).chain([100, 267]) {
+        assert_eq!(show(&format!("bot~{k}")), texts[&versions[k].1], "bot~{k}");
+    }
+    // N changes ago: where the N-th newest move came from (on a forked
+    // stretch, not what the move after it went to: a9 for bot@canary~2).
+    let from: Vec<Value> = log_records(&env, &["bot", "--label", "canary"])
+        .iter()
+        .map(|r| r["from"].clone())
+        .collect();
+    assert_eq!(from[1], a_ids[8].as_str());
+    for k in (1..16).chain([100, 269]) {
+        let moved_from = from[k - 1].as_str().unwrap();
+        assert_eq!(
+            show(&format!("bot@canary~{k}")),
+            texts[moved_from],
+            "bot@canary~{k}"
+        );
+    }
+    env.run(&["show", "bot~268"]).fails(2);
+
+    // The next writer past the first shard packs it again, for both logs.
+    let after = stage(&env, "bot", "canary", "after\n", "after the merge");
+    texts.insert(after.clone(), "after\n".into());
+    for (i, (stem, second)) in [("+versions", 7), ("@canary", 9)].into_iter().enumerate() {
+        let packed = assert_packed(&env, stem, 0);
+        let mut packs = vec![a_packs[i].clone(), b_packs[i].clone(), packed];
+        packs.sort();
+        assert_eq!(
+            shards(&env, stem),
+            [(262, packs), (second, vec![])],
+            "{stem}"
+        );
+    }
+    // Read from the new pack, the history is the same.
+    versions.insert(0, (261, after.clone()));
+    moves.insert(0, (262, after.clone()));
+    assert_eq!(seq_to(&env, &["bot"], Some("add")), versions);
+    assert_eq!(seq_to(&env, &["bot", "--label", "canary"], None), moves);
+    assert_eq!(show("bot~268"), "v1\n");
+    assert_eq!(show("bot@canary~270"), "v1\n");
+    assert_fsck_clean(env.run(&["fsck"]));
+    commit_all(&env, "after the merge");
+    assert_logs_only_grow(&env, "HEAD~1", "HEAD");
 }
 
 /// A label moved back and forth between two versions on both branches,
-/// past a pack on each. The same as above, except that most records now
-/// share most of their bytes (the same `from` and `to`).
-///
-/// Fails with format 2 as written: both branches delete the same loose
-/// files when they pack, and git's rename detection pairs some of them with
-/// each branch's new loose records (one JSON line, more than half of it the
-/// same bytes), so `git merge` and `git merge-tree` report rename/rename
-/// and rename/delete conflicts in `logs/bot/`. promptrel's readers would
-/// be fine; git is not. Records of distinct versions (the test above) are
-/// not similar enough for git to pair them.
+/// past the end of the first shard on each, so that each branch packs it.
+/// Most records of the log then share most of their bytes (the same `from`
+/// and `to`): when packing deleted the packed record files, git's rename
+/// detection paired the files a branch deleted with the other branch's new
+/// records and reported rename/rename and rename/delete conflicts. Nothing
+/// is deleted now, so git has nothing to pair.
 #[test]
-#[ignore = "format 2 bug: git pairs packed-away loose records with new similar ones as renames and reports conflicts"]
 fn a_label_toggled_past_a_pack_on_both_branches_merges() {
     let Some(env) = repo("a_label_toggled_past_a_pack_on_both_branches_merges") else {
         return;
@@ -1075,26 +1439,44 @@ fn a_label_toggled_past_a_pack_on_both_branches_merges() {
             env.run(&["label", "bot", "canary", &ids[i % 2]]).ok();
         }
     };
-    toggle(30);
-    commit_all(&env, "30 moves of canary");
+    // 250 moves (one, two, one, …), written directly: canary is on two.
+    let moves: Vec<String> = (0..250).map(|i| ids[i % 2].clone()).collect();
+    write_log(&env, "@canary", &moves, "");
+    assert_fsck_clean(env.run(&["fsck"]));
+    commit_all(&env, "250 moves of canary");
+
     branch(&env, "a", "main");
-    toggle(5);
-    assert_eq!(layout_counts(&env, "@canary"), (3, 1));
-    commit_all(&env, "a: 5 moves");
+    toggle(11);
+    let a_pack = assert_packed(&env, "@canary", 0);
+    assert_eq!(
+        shards(&env, "@canary"),
+        [(256, vec![a_pack.clone()]), (5, vec![])]
+    );
+    commit_all(&env, "a: 11 moves");
     let a_canary = log_lines(&env, &["bot", "--label", "canary"]);
     branch(&env, "b", "main");
     // Ends on `one`, as branch a does: the ref merges cleanly.
-    toggle(3);
-    assert_eq!(layout_counts(&env, "@canary"), (1, 1));
-    commit_all(&env, "b: 3 moves");
+    toggle(9);
+    let b_pack = assert_packed(&env, "@canary", 0);
+    assert_eq!(
+        shards(&env, "@canary"),
+        [(256, vec![b_pack.clone()]), (3, vec![])]
+    );
+    commit_all(&env, "b: 9 moves");
     let b_canary = log_lines(&env, &["bot", "--label", "canary"]);
+    assert_logs_only_grow(&env, "main", "a");
+    assert_logs_only_grow(&env, "main", "b");
 
     assert_merges_cleanly(&env, "a", "b");
     assert_fsck_clean(env.run(&["fsck"]));
+    let mut packs = vec![a_pack, b_pack];
+    packs.sort();
+    assert_eq!(shards(&env, "@canary"), [(262, packs), (8, vec![])]);
     let canary = log_lines(&env, &["bot", "--label", "canary"]);
-    assert_eq!(canary.len(), 38, "no record twice");
+    assert_eq!(canary.len(), 270, "no record twice");
     assert_eq!(
         canary.iter().cloned().collect::<BTreeSet<_>>(),
         union(&a_canary, &b_canary)
     );
+    assert_eq!(env.run(&["show", "bot@canary"]).ok().stdout, "one\n");
 }
