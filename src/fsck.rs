@@ -718,20 +718,12 @@ impl Checker<'_> {
     fn includes(&mut self) -> Result<()> {
         for d in self.store.dangling_includes()? {
             let path = self.store.objects().path(&d.id);
-            let which = if d.labels.is_empty() {
-                format!("{} (its newest version)", d.prompt)
-            } else {
-                d.labels
-                    .iter()
-                    .map(|l| format!("{}@{l}", d.prompt))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
             self.problem(
                 &path,
                 "dangling-include",
                 format!(
-                    "{which} ({}) includes \"{}\" (line {}), which names no version: {}",
+                    "{} ({}) includes \"{}\" (line {}), which names no version: {}",
+                    d.holders(),
                     d.id.short(),
                     d.include.rev,
                     d.include.line,

@@ -82,6 +82,21 @@ pub struct DanglingInclude {
     pub reason: Error,
 }
 
+impl DanglingInclude {
+    /// The versions that hold it: `NAME@LABEL, …`, or `NAME (its newest
+    /// version)` when no label points there.
+    pub fn holders(&self) -> String {
+        if self.labels.is_empty() {
+            return format!("{} (its newest version)", self.prompt);
+        }
+        self.labels
+            .iter()
+            .map(|l| format!("{}@{l}", self.prompt))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 impl Store {
     /// Every static include that names no version, in the versions that
     /// matter: for every prompt, each version a label points at, and its

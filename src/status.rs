@@ -199,22 +199,16 @@ impl Store {
     /// label's version and the newest: a render of them would fail.
     fn include_status(&self, findings: &mut Vec<Finding>) -> Result<()> {
         for d in self.dangling_includes()? {
-            let which = if d.labels.is_empty() {
-                format!("{} (its newest version)", d.prompt)
-            } else {
-                d.labels
-                    .iter()
-                    .map(|l| format!("{}@{l}", d.prompt))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
             findings.push(Finding {
                 kind: FindingKind::DanglingInclude,
                 label: d.labels.first().cloned(),
                 path: None,
                 message: format!(
-                    "{which} includes \"{}\" (line {}), which names no version: {}",
-                    d.include.rev, d.include.line, d.reason
+                    "{} includes \"{}\" (line {}), which names no version: {}",
+                    d.holders(),
+                    d.include.rev,
+                    d.include.line,
+                    d.reason
                 ),
                 next: format!(
                     "add or label the included prompt, or fix the include and `promptrel add {}` again",

@@ -487,7 +487,8 @@ fn readme_composing_examples_are_real_output() {
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
             .unwrap();
     let start = readme.find("\n## Composing prompts").unwrap();
-    let end = readme.find("\n## Deploying without a store").unwrap();
+    // The section ends at the next heading of its level.
+    let end = start + 1 + readme[start + 1..].find("\n## ").unwrap();
     let section = &readme[start..end];
     let block = |lang: &str| -> Vec<String> {
         let open = format!("```{lang}\n");
