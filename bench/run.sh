@@ -122,7 +122,10 @@ make_history() { # N
     git -C "$dir/git" fsck --no-progress 2>/dev/null >/dev/null
     # The benchmarks move prod back and forth; keep what they change.
     mkdir -p "$dir/pristine"
-    cp "$dir/promptrel/.promptrel/logs/$NAME/@prod" "$dir/pristine/prod.log"
+    # prod's log is shard folders of record files (FORMAT.md §6.2): keep
+    # the list of its files, to remove what the runs add.
+    (cd "$dir/promptrel/.promptrel/logs/$NAME" && find . -path './@prod~*' -type f | sort) \
+        >"$dir/pristine/prod.files"
     cp "$dir/promptrel/.promptrel/refs/$NAME/@prod" "$dir/pristine/prod.ref"
     cp "$dir/git/.git/logs/refs/heads/prod" "$dir/pristine/prod.reflog"
     git -C "$dir/git" rev-parse prod >"$dir/pristine/prod.sha"
@@ -131,7 +134,12 @@ make_history() { # N
 
 reset_history() { # N: undo the previous run's moves of prod
     local dir=$WORK/h$1
-    cp "$dir/pristine/prod.log" "$dir/promptrel/.promptrel/logs/$NAME/@prod"
+    (
+        cd "$dir/promptrel/.promptrel/logs/$NAME"
+        find . -path './@prod~*' -type f | sort | comm -13 "$dir/pristine/prod.files" - |
+            xargs -r rm -f
+        find . -path './@prod~*' -type d -empty -delete
+    )
     cp "$dir/pristine/prod.ref" "$dir/promptrel/.promptrel/refs/$NAME/@prod"
     git -C "$dir/git" update-ref refs/heads/prod "$(cat "$dir/pristine/prod.sha")"
     cp "$dir/pristine/prod.reflog" "$dir/git/.git/logs/refs/heads/prod"
