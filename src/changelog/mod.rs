@@ -3,7 +3,7 @@
 //!
 //! - The log `+versions` of a prompt: one `add` record per new version.
 //! - The log `@<label>`: every move of that label (`label`, `promote`,
-//!   `rollback`), like a git reflog.
+//!   `rollback`, `split`), like a git reflog.
 //!
 //! Each record carries a `seq`, its place in its log; a log is read newest
 //! first, in order of `seq` (then time, then bytes, for records two git
@@ -20,4 +20,5 @@ mod record;
 pub use compact::compact;
 pub use files::{FileName, Head, LOOSE_LIMIT, Log, LogFile, next_seq, parse_file_name, scan};
 pub use reader::Reverse;
+pub(crate) use record::record_pair;
 pub use record::{Action, Entry, Record};

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::id::VersionId;
+use crate::split::{LabelValue, Split};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ pub enum Action {
     Promote,
     /// A label was moved back.
     Rollback,
+    /// A label was split between several versions, or its split ended
+    /// (`split --clear`).
+    Split,
 }
 
 impl Action {
@@ -29,6 +33,7 @@ impl Action {
             Action::Label => "label",
             Action::Promote => "promote",
             Action::Rollback => "rollback",
+            Action::Split => "split",
         }
     }
 }
@@ -50,10 +55,20 @@ pub struct Record {
     /// wrote a record give two records the same `seq`; both are kept.
     pub seq: u64,
     /// The label's previous version; `null` when it did not exist. For
-    /// `add`, the previous newest version.
+    /// `add`, the previous newest version. When the label was split: the
+    /// split's greatest share.
     pub from: Option<VersionId>,
+    /// The label's previous value when it was a split (`from` is then its
+    /// greatest share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_split: Option<Split>,
     /// The version the label (or, for `add`, the prompt) now points to.
+    /// When the label is now split: the split's greatest share.
     pub to: VersionId,
+    /// The label's new value when it is a split (`to` is then its greatest
+    /// share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
     /// Who did it: `Name <email>` or a login name.
     pub author: String,
     /// Why (may be empty).
@@ -92,8 +107,44 @@ impl Record {
         if record.seq == 0 {
             return Err("seq must be 1 or more".into());
         }
+        if record
+            .split
+            .as_ref()
+            .is_some_and(|s| s.headline().version != record.to)
+        {
+            return Err("`to` must be the greatest share of `split`".into());
+        }
+        if let Some(split) = &record.from_split
+            && record.from.as_ref() != Some(&split.headline().version)
+        {
+            return Err("`from` must be the greatest share of `from_split`".into());
+        }
+        if record.action == Action::Add && (record.split.is_some() || record.from_split.is_some()) {
+            return Err("an add record has no split".into());
+        }
         Ok(record)
     }
+
+    /// The label's value after this record: `split`, else `to`.
+    pub fn value(&self) -> LabelValue {
+        match &self.split {
+            Some(split) => LabelValue::Split(split.clone()),
+            None => LabelValue::One(self.to.clone()),
+        }
+    }
+
+    /// The label's value before this record: `from_split`, else `from`.
+    pub fn from_value(&self) -> Option<LabelValue> {
+        match &self.from_split {
+            Some(split) => Some(LabelValue::Split(split.clone())),
+            None => self.from.clone().map(LabelValue::One),
+        }
+    }
+}
+
+/// The `from`/`from_split` or `to`/`split` pair of a record for `value`.
+pub(crate) fn record_pair(value: &LabelValue) -> (VersionId, Option<Split>) {
+    (value.headline().clone(), value.split().cloned())
 }
 
 /// A record with the exact bytes of its line (without `\n`): the line is

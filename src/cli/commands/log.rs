@@ -3,8 +3,9 @@ use std::io::{BufWriter, Write};
 use anstream::ColorChoice;
 use anstyle::Style;
 use anyhow::Result;
-use promptrel::{Action, Label, LogFilter, PromptName, Record};
+use promptrel::{Action, Label, LabelValue, LogFilter, PromptName, Record};
 
+use crate::cli::commands::value;
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stdout, style};
 
@@ -109,13 +110,23 @@ fn format_line(line: &mut String, r: &Record, color: bool) {
         line.push_str(label);
     }
     let _ = write!(line, "{b:#}  ");
-    match &r.from {
-        Some(from) => {
+    // A split shows every share: `a314563b311a 90% + 77839f17c603 10%`.
+    match (&r.from_split, &r.from) {
+        (Some(split), _) => line.push_str(&value(&LabelValue::Split(split.clone()), color)),
+        (None, Some(from)) => {
             let _ = write!(line, "{id}{}{id:#}", from.short());
         }
-        None => line.push('-'),
+        (None, None) => line.push('-'),
     }
-    let _ = write!(line, " -> {id}{}{id:#}", r.to.short());
+    match &r.split {
+        Some(split) => {
+            line.push_str(" -> ");
+            line.push_str(&value(&LabelValue::Split(split.clone()), color));
+        }
+        None => {
+            let _ = write!(line, " -> {id}{}{id:#}", r.to.short());
+        }
+    }
     match (&r.action, &r.source, r.undo) {
         (Action::Promote, Some(source), _) => {
             line.push_str(" (from ");
