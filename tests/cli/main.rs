@@ -14,4 +14,5 @@ mod import;
 mod meta;
 mod model;
 mod python_reader;
+mod split;
 mod story;
