@@ -156,7 +156,8 @@ impl Store {
     /// End the split of `label`: point it at `keep` (one of the split's
     /// versions), or by default at the split's greatest share (on a tie, the
     /// first in ref order). Recorded as a `split` action; protected labels
-    /// are refused, as for [`Store::split`].
+    /// are refused, as for [`Store::split`]. A label that is not split is
+    /// [`Error::NotSplit`], unless it already holds `keep` (nothing changes).
     pub fn clear_split(
         &self,
         name: &PromptName,
@@ -172,6 +173,15 @@ impl Store {
         self.guarded_move(name, label, expect, sig, |store| {
             let split = match store.label(name, label)? {
                 Some(LabelValue::Split(split)) => split,
+                // Already cleared to the version asked for (a re-run, say
+                // after a crash): nothing to do, as for any move.
+                Some(LabelValue::One(id))
+                    if keep
+                        .as_ref()
+                        .is_some_and(|k| store.resolve(k).ok() == Some(id.clone())) =>
+                {
+                    return Ok((LabelValue::One(id), how));
+                }
                 Some(LabelValue::One(id)) => {
                     return Err(Error::NotSplit {
                         name: name.to_string(),

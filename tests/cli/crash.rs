@@ -101,6 +101,14 @@ fn crash_leftovers(env: &TestEnv) {
     env.write_record("checkout-bot", "@prod", &record);
 }
 
+/// Setup, not damage: staging split between v2 (90%) and v3 (10%), for
+/// `split --clear` to end.
+fn split_staging(env: &TestEnv) {
+    let args = words("split checkout-bot staging {v2}=90 {v3}=10 -m ab");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args).ok();
+}
+
 /// prod moved 29 more times (31 records, all loose): the next move is the
 /// one that packs its log.
 fn long_prod_history(env: &TestEnv) {
@@ -126,7 +134,8 @@ fn long_prod_history(env: &TestEnv) {
 /// One command that writes, run on the released store.
 struct Mutation {
     what: &'static str,
-    /// Split on spaces; `{v1}` is replaced by a prefix of v1's id.
+    /// Split on spaces; `{v1}`, `{v2}` and `{v3}` are replaced by a prefix
+    /// of that version's id.
     args: &'static str,
     stdin: Option<&'static str>,
     /// Damage added to the released store first.
@@ -163,6 +172,24 @@ fn mutations() -> Vec<Mutation> {
             ..m("rollback", "rollback checkout-bot prod -m too-terse", None, 4)
         },
         m("rollback --to", "rollback checkout-bot staging --to {v1} -m back", None, 4),
+        // The record (temp, rename) and the ref's split line (temp, rename).
+        m("split", "split checkout-bot staging {v3}=90 {v1}=10 -m ab", None, 4),
+        Mutation {
+            damage: Some(split_staging),
+            // `--clear VERSION`: a re-run finds it done and changes nothing.
+            ..m("split --clear", "split checkout-bot staging --clear {v2} -m v2-won", None, 4)
+        },
+        Mutation {
+            damage: Some(split_staging),
+            // prod takes the whole split.
+            ..m("promote (a split)", "promote checkout-bot staging prod -m ab-on-prod", None, 4)
+        },
+        Mutation {
+            damage: Some(split_staging),
+            // Undoing the split restores one version.
+            next: Some("label checkout-bot staging {v3} -m settle"),
+            ..m("rollback (of a split)", "rollback checkout-bot staging -m no-ab", None, 4)
+        },
         Mutation {
             damage: Some(long_prod_history),
             // The record and the ref (4), then the pack of prod's 32
@@ -180,8 +207,14 @@ fn mutations() -> Vec<Mutation> {
 }
 
 fn words(args: &str) -> Vec<String> {
-    let v1 = &id_of(V1)[..8];
-    args.split(' ').map(|a| a.replace("{v1}", v1)).collect()
+    let [v1, v2, v3] = [V1, V2, V3].map(|v| id_of(v)[..8].to_string());
+    args.split(' ')
+        .map(|a| {
+            a.replace("{v1}", &v1)
+                .replace("{v2}", &v2)
+                .replace("{v3}", &v3)
+        })
+        .collect()
 }
 
 impl Mutation {
@@ -327,7 +360,8 @@ fn answers(env: &TestEnv, revs: &[String]) -> Vec<Answer> {
     let root = env.root.display().to_string();
     revs.iter()
         .map(|rev| {
-            let run = run_args(env, &["show", rev]);
+            // With a key: a split label's answer must not change from run to run.
+            let run = run_args(env, &["show", rev, "--key", "crash-test"]);
             (
                 run.code,
                 run.stdout_bytes,

@@ -151,6 +151,22 @@ rolled back checkout-bot@canary: a314563b311a -> a314563b311a 90% + 77839f17c603
     ])
     .ok();
     assert_eq!(ref_bytes(&env, "canary"), format!("{l}\n"));
+    // Run again (say after a crash that left the move done): nothing to do.
+    let again = env
+        .run(&[
+            "split",
+            "checkout-bot",
+            "canary",
+            "--clear",
+            &l[..8],
+            "-m",
+            "long won",
+        ])
+        .ok();
+    assert_eq!(
+        again.stdout,
+        "checkout-bot@canary already points at 77839f17c603; nothing changed\n"
+    );
 
     assert_data_eq!(
         env.run(&["log", "checkout-bot", "--label", "canary"])
