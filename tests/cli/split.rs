@@ -712,3 +712,71 @@ fn damaged_splits_are_integrity_errors_and_merged_splits_conflict_whole() {
     .ok();
     assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
 }
+
+/// Words of a README command line; "double quotes" group words.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                word.get_or_insert_with(String::new);
+            }
+            ' ' if !quoted => words.extend(word.take()),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
+#[test]
+fn readme_ab_split_examples_are_real_output() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = &readme[readme.find("## A/B splits").unwrap()..];
+    let section = &section[..section.find("\n## ").unwrap()];
+    // The quickstart's end: prod back on the long version, staging on the short one.
+    let env = TestEnv::init();
+    env.add("checkout-bot", L, &["--label", "staging"]);
+    env.run(&["promote", "checkout-bot", "staging", "prod", "-m", "first"])
+        .ok();
+    env.add("checkout-bot", S, &["--label", "staging"]);
+    env.run(&["promote", "checkout-bot", "staging", "prod", "-m", "short"])
+        .ok();
+    env.run(&["rollback", "checkout-bot", "prod", "-m", "too terse"])
+        .ok();
+    let mut checked = 0;
+    for block in section.split("```console\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        let mut lines = block.lines().peekable();
+        while let Some(line) = lines.next() {
+            let command = line.strip_prefix("$ promptrel ").expect(line);
+            let mut expected = String::new();
+            while let Some(out) = lines.next_if(|l| !l.starts_with("$ ")) {
+                expected.push_str(out);
+                expected.push('\n');
+            }
+            let words = shell_words(command);
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let run = env.run(&args);
+            if args[0] == "show" && !args.contains(&"--key") {
+                // Drawn at random: only its shape is fixed.
+                assert!(run.stderr.starts_with("served "), "{command}: {run:?}");
+                continue;
+            }
+            assert!(
+                expected == run.stdout.clone() + &run.stderr
+                    || expected == run.stderr.clone() + &run.stdout,
+                "README: $ promptrel {command}\nexpected:\n{expected}\ngot:\n{}{}",
+                run.stdout,
+                run.stderr
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked} README commands checked");
+}
