@@ -22,7 +22,7 @@ pub enum RefValue {
     Split(Split),
     /// Git merge-conflict markers around two (or more) values: the label was
     /// moved differently on two branches and a person must choose. The
-    /// values are in the order of the file (ours, [base,] theirs).
+    /// values are in the order of the file (ours, then the base if any, then theirs).
     Conflict(Vec<LabelValue>),
 }
 
