@@ -4,7 +4,7 @@
 //! almost all of it in `fsync`: every command makes its writes durable. This
 //! program writes the same files directly, without syncing, using the
 //! library's own types and paths (`Store::init`, `VersionId::of`,
-//! `Record::to_line`, `Log::loose_path`, `Store::ref_path`…), so the result is byte-for-byte
+//! `Record::to_line`, `Log::record_path`, `changelog::pack`…), so the result is byte-for-byte
 //! what promptrel would have written. `bench/run.sh` checks every generated
 //! store with `promptrel fsck` before timing anything.
 //!
@@ -27,7 +27,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use promptrel::changelog::{LOOSE_LIMIT, Log};
+use promptrel::changelog::{self, Log};
 use promptrel::{Action, Label, PromptName, Record, Store, VersionId};
 
 const AUTHOR: &str = "Bench <bench@example.com>";
@@ -136,6 +136,7 @@ fn record(
         source: source.map(str::to_string),
         file,
         undo: false,
+        release: None,
     }
 }
 
@@ -160,8 +161,8 @@ fn write_object(store: &Store, bytes: &[u8]) -> Result<VersionId> {
 }
 
 /// A log's records, written at the end as promptrel leaves them after one
-/// command per record: packed geometrically every 32 loose records (the
-/// library's own policy, FORMAT.md §6.5), the rest loose.
+/// command per record: every record its own file in its shard folder, and
+/// a pack of every full shard (the library's own `changelog::pack`).
 struct LogBuf {
     log: Log,
     records: Vec<Record>,
@@ -176,49 +177,22 @@ impl LogBuf {
     }
 
     fn finish(self) -> Result<()> {
-        fs::create_dir_all(self.log.dir())?;
-        let (packs, loose_from) = layout(self.records.len());
-        for (first, last) in packs {
-            let mut bytes = Vec::new();
-            for r in &self.records[first - 1..last] {
-                bytes.extend_from_slice(&r.to_line());
+        let mut made = std::collections::HashSet::new();
+        for r in &self.records {
+            let path = self.log.record_path(r);
+            let dir = path.parent().expect("a shard folder");
+            if made.insert(dir.to_path_buf()) {
+                fs::create_dir_all(dir)?;
             }
-            fs::write(self.log.pack_path(first as u64, last as u64, &bytes), bytes)?;
+            fs::write(path, r.to_line())?;
         }
-        for r in &self.records[loose_from - 1..] {
-            fs::write(self.log.loose_path(r), r.to_line())?;
+        if let Some(last) = self.records.last() {
+            for shard in 0..changelog::shard_of(last.seq) {
+                changelog::pack(&self.log.shard(shard))?;
+            }
         }
         Ok(())
     }
-}
-
-/// Which records (1-based, inclusive ranges) end up in packs after `n`
-/// single writes, and the first loose one: the packing policy of
-/// `changelog::compact`, simulated on counts.
-fn layout(n: usize) -> (Vec<(usize, usize)>, usize) {
-    let mut packs: Vec<(usize, usize)> = Vec::new();
-    let mut loose_from = 1;
-    for seq in 1..=n {
-        let loose = seq + 1 - loose_from;
-        if loose < LOOSE_LIMIT {
-            continue;
-        }
-        packs.sort_by_key(|(a, b)| b - a + 1);
-        let mut size = loose;
-        let mut first = loose_from;
-        while let Some(&(a, b)) = packs.first() {
-            if b - a + 1 >= 2 * size {
-                break;
-            }
-            size += b - a + 1;
-            first = first.min(a);
-            packs.remove(0);
-        }
-        packs.push((first, seq));
-        loose_from = seq + 1;
-    }
-    packs.sort();
-    (packs, loose_from)
 }
 
 fn write_ref(path: &Path, id: &VersionId) -> Result<()> {
@@ -401,8 +375,9 @@ fn prompts(n: usize, out: &Path) -> Result<()> {
             ),
         ];
         for (log, record) in lines {
-            fs::create_dir_all(log.dir())?;
-            fs::write(log.loose_path(&record), record.to_line())?;
+            let path = log.record_path(&record);
+            fs::create_dir_all(path.parent().expect("a shard folder"))?;
+            fs::write(path, record.to_line())?;
         }
         for label in ["staging", "prod"] {
             write_ref(&store.ref_path(&name, &Label::new(label)?), &id)?;

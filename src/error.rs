@@ -230,10 +230,56 @@ pub enum Error {
         message: String,
     },
     /// Rendering needs variables that were not given.
-    #[error("missing variables: {}", missing.join(", "))]
+    #[error("missing variables: {}", missing.iter().map(|m| match via.get(m) {
+        Some(include) => format!("{m} (used by include {include:?})"),
+        None => m.clone(),
+    }).collect::<Vec<_>>().join(", "))]
     MissingVariables {
         /// Every missing variable, sorted.
         missing: Vec<String>,
+        /// The include that needs it, for those that only an included
+        /// version uses (the include as written).
+        via: std::collections::BTreeMap<String, String>,
+    },
+    /// An include does not resolve, or the version it names cannot be read
+    /// or parsed.
+    #[error("cannot include {include:?} in {parent}")]
+    Include {
+        /// The include as written (`support/tone@prod`).
+        include: String,
+        /// The including version: its revision and short id.
+        parent: String,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Rendering failed inside an included version.
+    #[error("in {include} ({})", id.short())]
+    InInclude {
+        /// The include as written.
+        include: String,
+        /// The version it resolved to.
+        id: VersionId,
+        /// What went wrong there.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Includes lead back to a version that is already being included.
+    #[error("include loop: {} (version {} includes itself)", chain.join(" -> "), id.short())]
+    IncludeLoop {
+        /// The revision rendered, then each include as written, the last
+        /// naming a version already on the chain.
+        chain: Vec<String>,
+        /// That version.
+        id: VersionId,
+    },
+    /// Includes nested deeper than the limit.
+    #[error("includes nested more than {limit} deep: {}", chain.join(" -> "))]
+    IncludeDepth {
+        /// The revision rendered, then each include as written.
+        chain: Vec<String>,
+        /// The limit ([`MAX_DEPTH`](crate::compose::MAX_DEPTH)).
+        limit: usize,
     },
     /// Strict rendering was given variables the version neither declares nor uses.
     #[error("unknown variables: {} (the version knows {})", unknown.join(", "), if known.is_empty() { "none".to_string() } else { known.join(", ") })]
@@ -301,6 +347,12 @@ pub enum Error {
         label: String,
         /// The values in the conflict, in file order.
         sides: Vec<LabelValue>,
+    },
+    /// A release, or the rollback of one, that cannot be made.
+    #[error("{reason}")]
+    InvalidRelease {
+        /// Why.
+        reason: String,
     },
     /// Stored bytes do not match their hash, or a record is damaged.
     #[error("integrity error in {}: {detail}", path.display())]

@@ -18,12 +18,13 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::changelog::{self, Action, Entry, FileName, LogFile, Record};
+use crate::changelog::{self, Action, Entry, LogLine, Record, Shard, read_pack, read_record};
 use crate::error::{Error, Result};
 use crate::fsutil::TEMP_PREFIX;
 use crate::id::VersionId;
 use crate::name::{Label, PromptName};
 use crate::refs::{self, RefValue};
+use crate::release::ReleaseRecord;
 use crate::split::LabelValue;
 use crate::store::{Store, VERSIONS_LOG};
 
@@ -81,7 +82,9 @@ impl Store {
         };
         checker.objects()?;
         checker.logs_and_refs()?;
+        checker.releases()?;
         checker.temp_files()?;
+        checker.includes()?;
         let mut report = checker.report;
         report.problems.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(report)
@@ -180,10 +183,26 @@ impl Checker<'_> {
             if !root.is_dir() {
                 continue;
             }
-            for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+            let mut walk = walkdir::WalkDir::new(root)
+                .min_depth(1)
+                .sort_by_file_name()
+                .into_iter();
+            while let Some(entry) = walk.next() {
                 let entry = entry.map_err(|e| Error::io("listing", root)(e.into()))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if entry.file_type().is_dir() || name == ".keep" || name.starts_with(TEMP_PREFIX) {
+                // In logs/, a prompt's folder holds its logs' shard folders
+                // (checked with the prompt), and namespace folders.
+                let shard = (tree == "logs")
+                    .then(|| changelog::parse_shard_name(&name))
+                    .flatten()
+                    .filter(|_| entry.file_type().is_dir());
+                if shard.is_some() {
+                    walk.skip_current_dir();
+                }
+                if shard.is_none() && entry.file_type().is_dir()
+                    || name == ".keep"
+                    || name.starts_with(TEMP_PREFIX)
+                {
                     continue;
                 }
                 let folder = entry.path().parent().expect("below root");
@@ -197,14 +216,11 @@ impl Checker<'_> {
                     stem.strip_prefix('@')
                         .is_some_and(|l| Label::new(l).is_ok())
                 };
-                let valid_file = match tree {
-                    "logs" => match changelog::parse_file_name(&name) {
-                        FileName::Log { stem, .. } => stem == VERSIONS_LOG || valid_stem(stem),
-                        FileName::Other => false,
-                    },
-                    _ => valid_stem(&name),
+                let valid_file = match shard {
+                    Some((stem, _)) => stem == VERSIONS_LOG || valid_stem(stem),
+                    None => tree == "refs" && valid_stem(&name),
                 };
-                if !entry.file_type().is_file() {
+                if shard.is_none() && !entry.file_type().is_file() {
                     self.problem(
                         entry.path(),
                         "not-a-file",
@@ -237,7 +253,16 @@ impl Checker<'_> {
         let mut logs = changelog::scan(&dir)?;
         let versions_files = logs.remove(VERSIONS_LOG).unwrap_or_default();
         let versions = dir.join(format!("{VERSIONS_LOG}~…"));
-        if versions_files.is_empty() {
+        let adds = self.log(&versions, versions_files, name, None)?;
+        // An empty shard folder alone is what a crash before the first
+        // record leaves (git does not even keep it): not a prompt, no problem.
+        let mut has_labels = !refs::labels_in(&self.store.prompt_path("refs", name))?.is_empty();
+        for (stem, shards) in &logs {
+            for shard in shards.iter().filter(|_| stem.starts_with('@')) {
+                has_labels |= !shard.list()?.records.is_empty();
+            }
+        }
+        if has_labels && adds.as_ref().is_some_and(|adds| adds.is_empty()) {
             self.problem(
                 &versions,
                 "missing-log",
@@ -245,7 +270,6 @@ impl Checker<'_> {
                 false,
             );
         }
-        let adds = self.log(&versions, versions_files, name, None)?;
         // Without a readable versions log, "is this a version of NAME?" has no answer.
         let known: Option<HashSet<VersionId>> =
             adds.map(|adds| adds.iter().map(|r| r.to.clone()).collect());
@@ -294,27 +318,13 @@ impl Checker<'_> {
     fn log(
         &mut self,
         path: &Path,
-        files: Vec<LogFile>,
+        shards: Vec<Shard>,
         name: &PromptName,
         label: Option<&Label>,
     ) -> Result<Option<Vec<Record>>> {
-        let mut entries: Vec<Entry> = Vec::new();
-        let mut damaged = false;
-        for file in &files {
-            match file.read_checked() {
-                Ok(mut found) => entries.append(&mut found),
-                Err(Error::Corrupt { detail, path }) => {
-                    self.problem(&path, "damaged-record", detail, false);
-                    damaged = true;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if damaged {
+        let Some(entries) = self.log_entries::<Record>(&shards)? else {
             return Ok(None);
-        }
-        entries.sort_by(Entry::log_order);
-        entries.dedup_by(|a, b| a.line == b.line);
+        };
         let records: Vec<Record> = entries.into_iter().map(|e| e.record).collect();
         self.report.records += records.len();
         // The value after every record, for the chain: a record moves from
@@ -354,6 +364,67 @@ impl Checker<'_> {
             i = end;
         }
         Ok(Some(records))
+    }
+
+    /// Every record file of a log's shards, checked (name, content,
+    /// shard), in log order; each pack that claims a shard's records
+    /// checked against them. `None` when something is damaged (reported).
+    fn log_entries<T: LogLine>(&mut self, shards: &[Shard]) -> Result<Option<Vec<Entry<T>>>> {
+        let mut entries: Vec<Entry<T>> = Vec::new();
+        let mut damaged = false;
+        for shard in shards {
+            let files = shard.list()?;
+            for path in &files.other {
+                self.problem(
+                    path,
+                    "stray-file",
+                    "not a record or a pack (see FORMAT.md §6.2)",
+                    false,
+                );
+            }
+            let mut lines = Vec::with_capacity(files.records.len());
+            for (_, path) in &files.records {
+                match read_record::<T>(path, shard.number) {
+                    Ok(entry) => {
+                        lines.push(entry.line.clone());
+                        entries.push(entry);
+                    }
+                    Err(Error::Corrupt { detail, path }) => {
+                        self.problem(&path, "damaged-record", detail, false);
+                        damaged = true;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            // The pack readers use instead of these files must hold exactly
+            // their records. (Packs of an earlier state of the shard are
+            // unused, and harmless.)
+            if let Some(pack) = files.valid_pack() {
+                lines.sort();
+                let packed = match read_pack::<T>(pack) {
+                    Ok(found) => {
+                        let mut packed: Vec<Vec<u8>> = found.into_iter().map(|e| e.line).collect();
+                        packed.sort();
+                        Some(packed)
+                    }
+                    Err(_) => None,
+                };
+                if packed.as_ref() != Some(&lines) && !damaged {
+                    self.problem(
+                        pack,
+                        "damaged-pack",
+                        "the pack does not hold exactly the records of its shard, which readers would read instead",
+                        false,
+                    );
+                    damaged = true;
+                }
+            }
+        }
+        if damaged {
+            return Ok(None);
+        }
+        entries.sort_by(Entry::log_order);
+        Ok(Some(entries))
     }
 
     fn record(
@@ -546,42 +617,120 @@ impl Checker<'_> {
             .is_ok_and(|c| c.is_protected(label.as_str()));
         let choices: Vec<String> = sides
             .iter()
-            .map(|side| match side {
-                LabelValue::One(id) if protected => format!(
-                    "promptrel rollback {name} {label} --to {} -m \"settle merge\"",
-                    id.short()
-                ),
-                LabelValue::One(id) => format!(
-                    "promptrel label {name} {label} {} -m \"settle merge\"",
-                    id.short()
-                ),
-                // A protected label cannot be split directly: split another
-                // label, then promote it.
-                LabelValue::Split(split) => {
-                    let shares: Vec<String> = split
-                        .shares()
-                        .iter()
-                        .map(|s| format!("{}={}", s.version.short(), s.weight))
-                        .collect();
-                    let target = if protected { "OTHER" } else { label.as_str() };
-                    let split = format!(
-                        "promptrel split {name} {target} {} -m \"settle merge\"",
-                        shares.join(" ")
-                    );
-                    if protected {
-                        format!(
-                            "{split}` then `promptrel promote {name} OTHER {label} -m \"settle merge\""
-                        )
-                    } else {
-                        split
-                    }
-                }
-            })
+            .map(|side| settle_command(name, label, side, protected))
             .collect();
         match choices.as_slice() {
             [one] => format!("if that is the value you want, record it: `{one}`"),
             _ => format!("settle it by choosing one: `{}`", choices.join("` or `")),
         }
+    }
+
+    /// The release log: every file readable, every release's moves
+    /// recorded in its labels' logs; a pending release (a crashed writer's)
+    /// is completed by `--repair`, as the next writer would.
+    fn releases(&mut self) -> Result<()> {
+        let dir = self.store.releases_dir();
+        let pending = dir.join(crate::release::PENDING);
+        if pending.exists() {
+            let repaired = self.repair && self.store.settle_release()?;
+            self.problem(
+                &pending,
+                "pending-release",
+                "a release was committed but not completed (interrupted write); completing it moves the rest of its labels",
+                repaired,
+            );
+        }
+        let mut logs = changelog::scan(&dir)?;
+        let shards = logs
+            .remove(crate::release::RELEASES_LOG)
+            .unwrap_or_default();
+        for (stem, shards) in logs {
+            for shard in shards {
+                self.problem(
+                    &shard.dir,
+                    "stray-file",
+                    format!("not a release folder (log {stem})"),
+                    false,
+                );
+            }
+        }
+        let entries = self
+            .log_entries::<ReleaseRecord>(&shards)?
+            .unwrap_or_default();
+        self.report.records += entries.len();
+        for entry in entries {
+            let release = crate::release::Release::from_entry(entry);
+            let Ok(label) = Label::new(&release.record.label) else {
+                self.problem(
+                    &dir,
+                    "damaged-record",
+                    format!(
+                        "release {}: invalid label {:?}",
+                        release.short_id(),
+                        release.record.label
+                    ),
+                    false,
+                );
+                continue;
+            };
+            for m in &release.record.moves {
+                let Ok(name) = PromptName::new(&m.prompt) else {
+                    self.problem(
+                        &dir,
+                        "damaged-record",
+                        format!(
+                            "release {}: invalid prompt name {:?}",
+                            release.short_id(),
+                            m.prompt
+                        ),
+                        false,
+                    );
+                    continue;
+                };
+                let recorded = self
+                    .store
+                    .label_log(&name, &label)
+                    .read_all()
+                    .map(|records| {
+                        records
+                            .iter()
+                            .any(|r| r.release.as_deref() == Some(&release.id) && r.to == m.to)
+                    })
+                    // A damaged log is reported on its own.
+                    .unwrap_or(true);
+                if !recorded {
+                    self.problem(
+                        &self.store.label_log(&name, &label).dir().join(format!("{}~…", label.file_name())),
+                        "incomplete-release",
+                        format!("release {} moved {name}@{label} to {}, but that label's log has no record of it", release.short_id(), m.to.short()),
+                        false,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Includes that name no version, in the versions that matter (each
+    /// label's and the newest): a render of them would fail.
+    fn includes(&mut self) -> Result<()> {
+        for d in self.store.dangling_includes()? {
+            let path = self.store.objects().path(&d.id);
+            self.problem(
+                &path,
+                "dangling-include",
+                format!(
+                    "{} ({}) includes \"{}\" (line {}), which names no version: {}",
+                    d.holders(),
+                    d.id.short(),
+                    d.include.rev,
+                    d.include.line,
+                    d.reason
+                ),
+                false,
+            );
+        }
+        Ok(())
     }
 
     fn temp_files(&mut self) -> Result<()> {
@@ -635,4 +784,42 @@ fn hash_all(files: Vec<(VersionId, PathBuf)>) -> Vec<(PathBuf, String)> {
             .flat_map(|h| h.join().expect("hashing threads do not panic"))
             .collect()
     })
+}
+
+/// The command that records `value` as the value of `label`, as a logged
+/// move (to be shown between backticks). A protected label cannot be split
+/// directly: the split is made on another label, then promoted.
+pub(crate) fn settle_command(
+    name: &PromptName,
+    label: &Label,
+    value: &LabelValue,
+    protected: bool,
+) -> String {
+    match value {
+        LabelValue::One(id) if protected => format!(
+            "promptrel rollback {name} {label} --to {} -m \"settle merge\"",
+            id.short()
+        ),
+        LabelValue::One(id) => format!(
+            "promptrel label {name} {label} {} -m \"settle merge\"",
+            id.short()
+        ),
+        LabelValue::Split(split) => {
+            let shares: Vec<String> = split
+                .shares()
+                .iter()
+                .map(|s| format!("{}={}", s.version.short(), s.weight))
+                .collect();
+            let target = if protected { "OTHER" } else { label.as_str() };
+            let split = format!(
+                "promptrel split {name} {target} {} -m \"settle merge\"",
+                shares.join(" ")
+            );
+            if protected {
+                format!("{split}` then `promptrel promote {name} OTHER {label} -m \"settle merge\"")
+            } else {
+                split
+            }
+        }
+    }
 }

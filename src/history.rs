@@ -2,9 +2,10 @@
 //! logs, merged newest first and read from the ends of the files, so `-n 20`
 //! costs the same however long the history is.
 
-use crate::changelog::{self, Log, Record, Reverse};
+use crate::changelog::{self, Record, Reverse};
 use crate::error::Result;
 use crate::name::{Label, PromptName};
+use crate::release::{Release, ReleaseRecord};
 use crate::store::{Store, VERSIONS_LOG};
 
 impl Store {
@@ -42,7 +43,7 @@ impl Store {
             let mut logs = logs;
             for stem in stems {
                 if let Some(files) = logs.remove(&stem) {
-                    sources.push(Reverse::of_log_files(Log::new(dir.clone(), stem), files));
+                    sources.push(Reverse::of_shards(files));
                 }
             }
         }
@@ -94,5 +95,85 @@ impl Iterator for LogIter {
 
     fn next(&mut self) -> Option<Result<Record>> {
         self.next_record().transpose()
+    }
+}
+
+/// One entry of [`Store::timeline`].
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A version added or a label moved.
+    Record(Record),
+    /// A release (or the rollback of one), with its moves.
+    Release(Release),
+}
+
+impl Store {
+    /// The changelog as `promptrel log` shows it, newest first: with no
+    /// prompt or label filter, each release is one entry and its label
+    /// records are left out (the release lists its moves); with a filter,
+    /// the label records are shown (each names its release).
+    pub fn timeline(&self, filter: &LogFilter) -> Result<Timeline> {
+        let global = filter.name.is_none() && filter.label.is_none();
+        let mut releases = if global {
+            Some(self.releases_log().reverse_as::<ReleaseRecord>()?)
+        } else {
+            None
+        };
+        let next_release = match &mut releases {
+            Some(r) => r.next_entry()?.map(Release::from_entry),
+            None => None,
+        };
+        Ok(Timeline {
+            records: self.log(filter)?,
+            releases,
+            global,
+            next_record: None,
+            next_release,
+        })
+    }
+}
+
+/// Iterator of [`Store::timeline`].
+pub struct Timeline {
+    records: LogIter,
+    releases: Option<Reverse<ReleaseRecord>>,
+    global: bool,
+    next_record: Option<Record>,
+    next_release: Option<Release>,
+}
+
+impl Timeline {
+    fn next_event(&mut self) -> Result<Option<Event>> {
+        while self.next_record.is_none() {
+            match self.records.next_record()? {
+                Some(r) if self.global && r.release.is_some() => continue,
+                other => {
+                    self.next_record = other;
+                    break;
+                }
+            }
+        }
+        let release_first = match (&self.next_record, &self.next_release) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            // Ties: the release lists above records of the same instant.
+            (Some(r), Some(rel)) => rel.record.time >= r.time,
+        };
+        if release_first {
+            let next = match &mut self.releases {
+                Some(r) => r.next_entry()?.map(Release::from_entry),
+                None => None,
+            };
+            return Ok(std::mem::replace(&mut self.next_release, next).map(Event::Release));
+        }
+        Ok(self.next_record.take().map(Event::Record))
+    }
+}
+
+impl Iterator for Timeline {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Result<Event>> {
+        self.next_event().transpose()
     }
 }

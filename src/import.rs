@@ -446,13 +446,14 @@ impl Store {
                     None
                 },
                 undo: false,
+                release: None,
             };
             let version = match newest {
                 Some(newest) if *newest == id => None,
                 _ => {
                     let from = newest.clone().map(LabelValue::One);
                     let record = record(Action::Add, None, *seq, from);
-                    let path = self.versions_log(&f.name).loose_path(&record);
+                    let path = self.versions_log(&f.name).record_path(&record);
                     Some((temps.temp(&path, &record.to_line())?, path))
                 }
             };
@@ -467,7 +468,7 @@ impl Store {
                     state.head.next_seq,
                     state.from(),
                 );
-                let path = self.label_log(&f.name, label).loose_path(&record);
+                let path = self.label_log(&f.name, label).record_path(&record);
                 let log = (temps.temp(&path, &record.to_line())?, path);
                 let ref_path = self.ref_path(&f.name, label);
                 let new_ref = (

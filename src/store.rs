@@ -27,7 +27,7 @@ pub const VERSIONS_LOG: &str = "+versions";
 const GITATTRIBUTES: &str = "\
 # Written by `promptrel init`. Git must never rewrite these bytes: objects are
 # named by the hash of their exact content, and refs and logs are parsed.
-* -text
+* -text -ident -filter
 objects/** -diff
 ";
 
@@ -170,6 +170,9 @@ impl Store {
                 return Err(Error::corrupt(dir, format!("the {sub} folder is missing")));
             }
         }
+        // A release a crashed writer committed is completed before anything
+        // else is written.
+        self.settle_release()?;
         Ok(lock)
     }
 
@@ -218,6 +221,11 @@ impl Store {
     /// What `label` of `name` holds now, one version or a split (`None`:
     /// no such label).
     pub fn label(&self, name: &PromptName, label: &Label) -> Result<Option<LabelValue>> {
+        // A release committed but not complete: its values, for all of its
+        // labels or none (release.rs).
+        if let Some(to) = self.pending_value(name, label)? {
+            return Ok(Some(to));
+        }
         match self.label_value(name, label)? {
             RefValue::Missing => Ok(None),
             RefValue::Id(id) => Ok(Some(LabelValue::One(id))),
@@ -256,21 +264,20 @@ impl Store {
     pub fn prompts(&self) -> Result<Vec<PromptName>> {
         let logs = self.dir.join("logs");
         let mut names = Vec::new();
-        for entry in walkdir::WalkDir::new(&logs).min_depth(2) {
+        let mut walk = walkdir::WalkDir::new(&logs).min_depth(2).into_iter();
+        while let Some(entry) = walk.next() {
             let entry = entry.map_err(|e| {
                 let path = e.path().unwrap_or(&logs).to_path_buf();
                 Error::io("listing", path)(e.into())
             })?;
-            // A prompt's folder holds its `+versions~…` files.
-            let is_versions = entry.file_type().is_file()
-                && matches!(
-                    changelog::parse_file_name(&entry.file_name().to_string_lossy()),
-                    changelog::FileName::Log {
-                        stem: VERSIONS_LOG,
-                        ..
-                    }
-                );
-            if !is_versions {
+            // A prompt's folder holds its `+versions~NNNNNN` shard folders;
+            // no shard folder is walked into.
+            let shard = changelog::parse_shard_name(&entry.file_name().to_string_lossy())
+                .map(|(stem, _)| stem == VERSIONS_LOG);
+            if shard.is_some() && entry.file_type().is_dir() {
+                walk.skip_current_dir();
+            }
+            if shard != Some(true) || !entry.file_type().is_dir() {
                 continue;
             }
             let rel = entry
@@ -287,6 +294,9 @@ impl Store {
         }
         names.sort();
         names.dedup();
+        // A shard folder with no record is what a crash before the first
+        // record leaves: not a prompt.
+        names.retain(|name| self.has_prompt(name));
         Ok(names)
     }
 

@@ -6,12 +6,18 @@
 //! missing one; an undefined value is never printed as nothing. Nothing is
 //! escaped, and the body's bytes outside template tags come out unchanged
 //! (including a final newline).
+//!
+//! [`Prompt::render`] renders one version on its own; a body that includes
+//! other versions (`{% include "support/tone@prod" %}`) is rendered with
+//! [`Composition`](crate::compose::Composition), which resolves them from a
+//! store.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, Template, UndefinedBehavior};
 use serde_json::{Map, Value};
 
+use crate::compose::IncludedVersion;
 use crate::error::{Error, Result};
 use crate::meta::{self, FrontMatter};
 
@@ -38,6 +44,10 @@ pub struct Variable {
     pub default: Option<Value>,
     /// Declared optional (`NAME?`).
     pub optional: bool,
+    /// Set when only an included version declares or uses it, not the
+    /// version itself: the first such include, as written
+    /// (`support/tone@prod`). Always `None` from [`Prompt::variables`].
+    pub via: Option<String>,
 }
 
 impl Variable {
@@ -58,9 +68,14 @@ pub struct Rendered {
     pub variables: Map<String, Value>,
     /// Given variables the version neither declares nor uses (sorted).
     pub unknown: Vec<String>,
+    /// Every version an include loaded while rendering, in the order first
+    /// loaded, each once (always empty from [`Prompt::render`]).
+    pub includes: Vec<IncludedVersion>,
 }
 
-fn environment() -> Environment<'static> {
+/// The one template environment: strict undefined values, no escaping, the
+/// final newline kept.
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -87,16 +102,10 @@ impl<'a> Prompt<'a> {
         let template = env
             .template_from_str(body)
             .map_err(|e| template_error(&e, body, doc.body_line))?;
-        let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
         let declared = doc.front_matter.as_ref().map(|fm| &fm.inputs);
-        let used = template
-            .undeclared_variables(false)
-            .into_iter()
-            // `range`, `dict`… are functions, unless declared as variables.
-            .filter(|name| {
-                !globals.contains(name.as_str()) || declared.is_some_and(|d| d.contains_key(name))
-            })
-            .collect();
+        let used = used_variables(&env, &template, |name| {
+            declared.is_some_and(|d| d.contains_key(name))
+        });
         Ok(Prompt {
             front_matter: doc.front_matter,
             body,
@@ -115,6 +124,16 @@ impl<'a> Prompt<'a> {
         self.body
     }
 
+    /// The line of the file the body starts on.
+    pub(crate) fn body_line(&self) -> usize {
+        self.body_line
+    }
+
+    /// The variables the body itself reads without setting them.
+    pub(crate) fn used(&self) -> &BTreeSet<String> {
+        &self.used
+    }
+
     /// Every variable, declared or used, sorted by name.
     pub fn variables(&self) -> Vec<Variable> {
         let mut out: BTreeMap<&str, Variable> = BTreeMap::new();
@@ -129,6 +148,7 @@ impl<'a> Prompt<'a> {
                     used: self.used.contains(name),
                     default: input.default.clone(),
                     optional: input.optional,
+                    via: None,
                 },
             );
         }
@@ -139,6 +159,7 @@ impl<'a> Prompt<'a> {
                 used: true,
                 default: None,
                 optional: false,
+                via: None,
             });
         }
         out.into_values().collect()
@@ -163,59 +184,99 @@ impl<'a> Prompt<'a> {
     /// Fails with [`Error::MissingVariables`] naming every required variable
     /// without a value; with `strict`, also with [`Error::UnknownVariables`]
     /// when a given variable is neither declared nor used (without it, they
-    /// are listed in [`Rendered::unknown`]).
+    /// are listed in [`Rendered::unknown`]). The body is rendered on its own:
+    /// an `{% include %}` fails, as there is no store to resolve it from.
     pub fn render(&self, given: &Map<String, Value>, strict: bool) -> Result<Rendered> {
-        let variables = self.variables();
-        let missing: Vec<String> = variables
-            .iter()
-            .filter(|v| v.required() && !given.contains_key(&v.name))
-            .map(|v| v.name.clone())
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::MissingVariables { missing });
-        }
-        let unknown: Vec<String> = given
-            .keys()
-            .filter(|k| !variables.iter().any(|v| &v.name == *k))
-            .cloned()
-            .collect();
-        if strict && !unknown.is_empty() {
-            return Err(Error::UnknownVariables {
-                unknown,
-                known: variables.into_iter().map(|v| v.name).collect(),
-            });
-        }
-        let mut context = Map::new();
-        for v in variables {
-            if let Some(default) = v.default {
-                context.insert(v.name, default);
-            }
-        }
-        for (name, value) in given {
-            context.insert(name.clone(), value.clone());
-        }
+        let (context, unknown) = values(&self.variables(), given, strict)?;
         let env = environment();
         let template = env
             .template_from_str(self.body)
             .map_err(|e| template_error(&e, self.body, self.body_line))?;
-        let ctx: BTreeMap<String, minijinja::Value> = context
-            .iter()
-            .map(|(k, v)| (k.clone(), to_jinja(v)))
-            .collect();
         let text = template
-            .render(ctx)
+            .render(jinja_context(&context))
             .map_err(|e| template_error(&e, self.body, self.body_line))?;
         Ok(Rendered {
             text,
             variables: context,
             unknown,
+            includes: Vec::new(),
         })
     }
 }
 
+/// The variables `template` reads without setting them itself. `range`,
+/// `dict`… are functions, left out unless `keep` says the name is a
+/// variable here (declared, say).
+pub(crate) fn used_variables(
+    env: &Environment<'_>,
+    template: &Template<'_, '_>,
+    keep: impl Fn(&str) -> bool,
+) -> BTreeSet<String> {
+    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
+    template
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|name| !globals.contains(name.as_str()) || keep(name))
+        .collect()
+}
+
+/// The values to render with, checked against `variables`: defaults, then
+/// `given` over them; and the given names no variable knows.
+///
+/// Fails naming every required variable without a value, and with `strict`
+/// when a given name is unknown.
+pub(crate) fn values(
+    variables: &[Variable],
+    given: &Map<String, Value>,
+    strict: bool,
+) -> Result<(Map<String, Value>, Vec<String>)> {
+    let missing: Vec<&Variable> = variables
+        .iter()
+        .filter(|v| v.required() && !given.contains_key(&v.name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::MissingVariables {
+            via: missing
+                .iter()
+                .filter_map(|v| Some((v.name.clone(), v.via.clone()?)))
+                .collect(),
+            missing: missing.into_iter().map(|v| v.name.clone()).collect(),
+        });
+    }
+    let unknown: Vec<String> = given
+        .keys()
+        .filter(|k| !variables.iter().any(|v| &v.name == *k))
+        .cloned()
+        .collect();
+    if strict && !unknown.is_empty() {
+        return Err(Error::UnknownVariables {
+            unknown,
+            known: variables.iter().map(|v| v.name.clone()).collect(),
+        });
+    }
+    let mut context = Map::new();
+    for v in variables {
+        if let Some(default) = &v.default {
+            context.insert(v.name.clone(), default.clone());
+        }
+    }
+    for (name, value) in given {
+        context.insert(name.clone(), value.clone());
+    }
+    Ok((context, unknown))
+}
+
+/// JSON values as the template's context.
+pub(crate) fn jinja_context(values: &Map<String, Value>) -> BTreeMap<String, minijinja::Value> {
+    values
+        .iter()
+        .map(|(k, v)| (k.clone(), to_jinja(v)))
+        .collect()
+}
+
 /// A minijinja error at the file's line and column, quoting the source it
 /// points at (the name of an undefined variable, say).
-fn template_error(err: &minijinja::Error, body: &str, body_line: usize) -> Error {
+pub(crate) fn template_error(err: &minijinja::Error, body: &str, body_line: usize) -> Error {
     let mut message = err.kind().to_string();
     let range = err
         .range()
@@ -228,7 +289,13 @@ fn template_error(err: &minijinja::Error, body: &str, body_line: usize) -> Error
             message.push_str(&format!(" `{quoted}`"));
         }
     }
-    if let Some(detail) = err.detail() {
+    // minijinja's detail for an undefined name only repeats the name.
+    let repeated = |detail: &str| {
+        range
+            .as_ref()
+            .is_some_and(|r| detail == format!("`{}` is undefined", &body[r.clone()]))
+    };
+    if let Some(detail) = err.detail().filter(|d| !repeated(d)) {
         message.push_str(": ");
         message.push_str(detail);
     }
@@ -343,7 +410,10 @@ mod tests {
     fn every_missing_variable_is_named() {
         let err = render(b"{{ b }} {{ a }} {{ c }}", &[("c", json!(1))]).unwrap_err();
         match err {
-            Error::MissingVariables { missing } => assert_eq!(missing, ["a", "b"]),
+            Error::MissingVariables { missing, via } => {
+                assert_eq!(missing, ["a", "b"]);
+                assert!(via.is_empty());
+            }
             other => panic!("{other:?}"),
         }
     }

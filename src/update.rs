@@ -74,12 +74,13 @@ impl Store {
                 source: None,
                 file,
                 undo: false,
+                release: None,
             };
             guard.record(&versions_log, record)?;
         }
-        if head.needs_packing(new_version) {
-            guard.pack_later(versions_log);
-        }
+        // The shard before the newest record is packed once it is full
+        // (also when this add wrote nothing: a crashed writer may not have).
+        guard.pack_later(versions_log, head.next_seq - u64::from(!new_version));
         let mut moved = Vec::new();
         for label in labels {
             let how = Move::new(Action::Label, message);
@@ -251,32 +252,47 @@ impl Store {
                 store.settle(name, &source)?;
             }
             let target = store.resolve_value(&from)?;
-            if let Some(current) = store.label_value(name, to)?.value()
-                && current != target
-                // A damaged version is not compared: the move reports a
-                // damaged target, and a damaged current one may be left.
-                && let (Ok(leaving), Ok(arriving)) = (store.read_versions(&current), store.read_versions(&target))
-                && let Some(changes) = template::compare_all(
-                    &leaving.iter().map(Vec::as_slice).collect::<Vec<_>>(),
-                    &arriving.iter().map(Vec::as_slice).collect::<Vec<_>>(),
-                )
-            {
-                if !changes.new_required.is_empty() && !options.allow_new_vars {
-                    return Err(Error::NewVariables {
-                        name: name.to_string(),
-                        label: to.to_string(),
-                        from: Box::new(current),
-                        to: Box::new(target.clone()),
-                        vars: changes.new_required,
-                    });
-                }
-                vars = changes;
-            }
+            vars = store.variable_guard(name, to, &target, options.allow_new_vars)?;
             Ok((target, how))
         })?;
         moved.new_required_vars = vars.new_required;
         moved.removed_vars = vars.removed;
         Ok(moved)
+    }
+
+    /// The variable guard of [`Store::promote`] for moving `label` of
+    /// `name` to `target`: the variables that change, or
+    /// [`Error::NewVariables`]. When either value is a split, the required
+    /// variables of all its versions count ([`template::compare_all`]).
+    pub(crate) fn variable_guard(
+        &self,
+        name: &PromptName,
+        label: &Label,
+        target: &LabelValue,
+        allow_new_vars: bool,
+    ) -> Result<VarChanges> {
+        if let Some(current) = self.label_value(name, label)?.value()
+            && &current != target
+            // A damaged version is not compared: the move reports a
+            // damaged target, and a damaged current one may be left.
+            && let (Ok(leaving), Ok(arriving)) = (self.read_versions(&current), self.read_versions(target))
+            && let Some(changes) = template::compare_all(
+                &leaving.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                &arriving.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+            )
+        {
+            if !changes.new_required.is_empty() && !allow_new_vars {
+                return Err(Error::NewVariables {
+                    name: name.to_string(),
+                    label: label.to_string(),
+                    from: Box::new(current),
+                    to: Box::new(target.clone()),
+                    vars: changes.new_required,
+                });
+            }
+            return Ok(changes);
+        }
+        Ok(VarChanges::default())
     }
 
     /// Move `label` back: to `to` when given, else to what it held before its
@@ -415,8 +431,7 @@ impl Store {
     /// log stays a chain; that is also the ref's value except after a hand
     /// edit or a git merge, and then this move is what brings the two back
     /// together (a record is written even when the ref already holds `to`).
-    #[allow(clippy::too_many_arguments)]
-    fn move_label(
+    pub(crate) fn move_label(
         &self,
         name: &PromptName,
         label: &Label,
@@ -454,6 +469,7 @@ impl Store {
                 source: how.source,
                 file: None,
                 undo: how.undo,
+                release: how.release.clone(),
             };
             guard.record(&self.label_log(name, label), record)?;
             if state.current.value().as_ref() != Some(to) {
@@ -461,9 +477,10 @@ impl Store {
                 refs::write(&ref_path, to)?;
             }
         }
-        if state.head.needs_packing(changed) {
-            guard.pack_later(self.label_log(name, label));
-        }
+        guard.pack_later(
+            self.label_log(name, label),
+            state.head.next_seq - u64::from(!changed),
+        );
         Ok(Moved {
             name: name.clone(),
             label: label.clone(),
@@ -495,9 +512,14 @@ impl LabelState {
     }
 
     /// Whether pointing the label at `to` writes anything: the ref or its
-    /// log (after a hand edit or a merge) is somewhere else.
+    /// log (after a hand edit or a merge) is somewhere else, or the log
+    /// forked in a git merge and this move records the choice (even when
+    /// the ref and the newest record already hold `to`). Values are
+    /// compared whole: a split equals only a split with the same shares.
     pub fn moves(&self, to: &LabelValue) -> bool {
-        self.current.value().as_ref() != Some(to) || self.logged.as_ref().is_some_and(|l| l != to)
+        self.current.value().as_ref() != Some(to)
+            || self.logged.as_ref().is_some_and(|l| l != to)
+            || self.head.forked
     }
 }
 
@@ -560,22 +582,25 @@ pub struct PromoteOptions<'a> {
 
 /// How a label moves: what the record will say besides from and to.
 #[derive(Debug)]
-struct Move<'a> {
-    action: Action,
-    message: &'a str,
+pub(crate) struct Move<'a> {
+    pub action: Action,
+    pub message: &'a str,
     /// `promote`: the revision promoted from.
-    source: Option<String>,
+    pub source: Option<String>,
     /// `rollback` without `--to`.
-    undo: bool,
+    pub undo: bool,
+    /// The release this move is part of.
+    pub release: Option<String>,
 }
 
 impl<'a> Move<'a> {
-    fn new(action: Action, message: &'a str) -> Move<'a> {
+    pub fn new(action: Action, message: &'a str) -> Move<'a> {
         Move {
             action,
             message,
             source: None,
             undo: false,
+            release: None,
         }
     }
 }
@@ -603,10 +628,10 @@ fn refuse_protected(config: &Config, labels: &[Label]) -> Result<()> {
 /// Repairs made before the first write (settle) are not undone: they
 /// complete what a crashed writer left, losing nothing.
 #[derive(Debug, Default)]
-struct UndoGuard {
+pub(crate) struct UndoGuard {
     notes: Vec<UndoNote>,
-    /// Logs to pack once the command succeeds.
-    pack: Vec<Log>,
+    /// Logs to pack once the command succeeds, with the seq written.
+    pack: Vec<(Log, u64)>,
 }
 
 #[derive(Debug)]
@@ -622,7 +647,7 @@ enum UndoNote {
 impl UndoGuard {
     /// Before creating `path` (nothing to note when it already exists):
     /// remove it, and every folder above it that does not exist yet.
-    fn creating(&mut self, path: &Path) {
+    pub fn creating(&mut self, path: &Path) {
         if fs::symlink_metadata(path).is_ok() {
             return;
         }
@@ -640,15 +665,16 @@ impl UndoGuard {
     /// Write `record` (its `seq` set) to `log` as a new file; undone by
     /// removing the file. The log is packed when the command succeeds
     /// ([`UndoGuard::commit`]).
-    fn record(&mut self, log: &Log, record: Record) -> Result<()> {
-        let path = log.loose_path(&record);
+    pub fn record(&mut self, log: &Log, record: Record) -> Result<()> {
+        let path = log.record_path(&record);
         self.creating(&path);
         fsutil::write_atomic(&path, &record.to_line())
     }
 
-    /// Pack `log` once the command has succeeded.
-    fn pack_later(&mut self, log: Log) {
-        self.pack.push(log);
+    /// Once the command has succeeded, pack the shard of `log` before the
+    /// one record `seq` went to (when it is full and not packed yet).
+    pub fn pack_later(&mut self, log: Log, seq: u64) {
+        self.pack.push((log, seq));
     }
 
     /// Before replacing the whole file at `path` (a ref): its bytes now.
@@ -666,10 +692,10 @@ impl UndoGuard {
     /// have gathered enough loose records. Packing changes no record, so
     /// it may fail (a full disk) without failing the command: the next
     /// writer packs instead.
-    fn commit(mut self) {
+    pub fn commit(mut self) {
         self.notes.clear();
-        for log in std::mem::take(&mut self.pack) {
-            let _ = changelog::compact(&log);
+        for (log, seq) in std::mem::take(&mut self.pack) {
+            let _ = changelog::pack_before(&log, seq);
         }
     }
 }

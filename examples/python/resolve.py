@@ -7,8 +7,9 @@ id: the same key always gets the same version), or one drawn at random
 without a key.
 
 The reader of FORMAT.md section 9: standard library plus `pip install blake3`.
-Everything from `import random` to the `__main__` block is that section's
-code, byte for byte (tests/cli/python_reader.rs checks it)."""
+Everything from `import json` to the `__main__` block is that section's code,
+byte for byte (tests/cli/python_reader.rs checks it)."""
+import json
 import random
 import re
 import sys
@@ -50,6 +51,36 @@ def resolve(store: Path, name: str, label: str, key: Optional[str] = None) -> by
         raise ValueError(f"{store}: not a promptrel store of format 2")
     if not re.fullmatch(rf"{PART}(/{PART})*", name) or not re.fullmatch(PART, label):
         raise ValueError(f"invalid name or label: {name}@{label}")
+    value = pending(store, name, label)
+    if value is None:
+        value = read_ref(store, name, label)
+    vid = choose(value, name, label, key)
+    data = (store / "objects" / vid[:2] / vid[2:]).read_bytes()
+    if blake3(data).hexdigest() != vid:
+        raise ValueError(f"object {vid[:12]} does not match its id; refusing it")
+    return data
+
+
+def pending(store: Path, name: str, label: str) -> Optional[bytes]:
+    """A release being written moves NAME@LABEL: its new value (FORMAT.md §16),
+    as a ref holds it: one id, or a split's line."""
+    path = store / "releases" / "+pending"
+    try:
+        release = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    move = next((m for m in release["moves"] if m["prompt"] == name), None)
+    if release["label"] != label or move is None:
+        return None
+    shares = move.get("split")  # a split travels whole, in ref order
+    value = " ".join(f"{s['version']}={s['weight']}" for s in shares) if shares else move["to"]
+    m = re.fullmatch(REF, value.encode())
+    if not m:
+        raise ValueError(f"{path}: a damaged release record")
+    return m[1]
+
+
+def read_ref(store: Path, name: str, label: str) -> bytes:
     ref = store / "refs" / name / f"@{label}"
     if ref.is_symlink():
         raise ValueError(f"{ref}: a label file must be a regular file, not a symbolic link")
@@ -58,11 +89,7 @@ def resolve(store: Path, name: str, label: str, key: Optional[str] = None) -> by
     m = re.fullmatch(REF, ref.read_bytes())
     if not m:  # a git merge conflict, a hand edit, or a later format
         raise ValueError(f"{ref}: does not hold one version id or a split")
-    vid = choose(m[1], name, label, key)
-    data = (store / "objects" / vid[:2] / vid[2:]).read_bytes()
-    if blake3(data).hexdigest() != vid:
-        raise ValueError(f"object {vid[:12]} does not match its id; refusing it")
-    return data
+    return m[1]
 
 
 if __name__ == "__main__":

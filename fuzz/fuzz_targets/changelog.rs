@@ -4,17 +4,14 @@
 //! - `Record::parse` never panics; a record that parses serializes (`to_line`)
 //!   to one line ending in its only `\n`, which parses back to an equal record
 //!   and re-serializes to the same bytes;
-//! - the same bytes written as a pack file of a log (named with the hash of
-//!   the bytes and the seq range of its records): `Reverse` (newest first,
-//!   16 KiB chunks) and `LogFile::read_checked` never panic; when
-//!   `read_checked` accepts the file, `Reverse` yields exactly its records,
-//!   newest first;
-//! - the records of an accepted pack, written as loose files instead, read
-//!   back the same, and `compact` packs them into a file `read_checked`
-//!   accepts, with the same records.
+//! - the same bytes as a pack file: `read_pack` never panics; when it accepts
+//!   them, the records written as record files (in their shard folders) read
+//!   back as the same records, newest first through `Reverse` and oldest
+//!   first through `read_all`, before and after `pack` writes the packs of
+//!   full shards (which readers then use instead).
 //!
 //! When the first input byte is 0xff, the rest of the input is repeated to
-//! just over 16 KiB, so that a line straddles the reader's 16 KiB chunk
+//! just over 16 KiB, so that a line straddles the pack reader's 16 KiB chunk
 //! boundary (or, without a `\n`, one line outgrows a chunk). Other inputs stay
 //! small, which keeps the target fast.
 #![no_main]
@@ -23,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use libfuzzer_sys::fuzz_target;
 use promptrel::Record;
-use promptrel::changelog::{self, Log, LogFile};
+use promptrel::changelog::{self, Log};
 
 /// tmpfs when there is one: `compact` syncs, which is slow on a disk.
 fn temp_base() -> PathBuf {
@@ -68,60 +65,38 @@ fn check_line(line: &[u8]) {
 
 fn check_file(bytes: &[u8]) {
     let dir = tempfile::TempDir::new_in(temp_base()).expect("temp dir");
-    let log = Log::new(dir.path().to_path_buf(), "@prod".into());
-    let seqs: Vec<u64> = bytes
-        .split(|&b| b == b'\n')
-        .filter_map(|line| Record::parse(line).ok().map(|r| r.seq))
-        .collect();
-    let first = seqs.first().copied().unwrap_or(1).max(1);
-    let last = seqs.last().copied().unwrap_or(1).max(first);
-    let path = log.pack_path(first, last, bytes);
-    std::fs::write(&path, bytes).unwrap();
-    let file = LogFile::Pack { path, first, last };
-
-    let checked = file.read_checked();
-    let mut reverse = log.reverse().unwrap();
-    let Ok(entries) = checked else {
-        // Damaged: reading must not panic; it may stop at the damage.
-        for _ in 0..4 {
-            if !matches!(reverse.next(), Some(Ok(_))) {
-                break;
-            }
-        }
+    let pack = dir.path().join("pack");
+    std::fs::write(&pack, bytes).unwrap();
+    let Ok(entries) = changelog::read_pack::<Record>(&pack) else {
         return;
     };
-    let want: Vec<Record> = entries.iter().rev().map(|e| e.record.clone()).collect();
-    let got: Vec<Record> = reverse.map(|r| r.unwrap()).collect();
-    assert_eq!(got, want);
-
-    // The same records as loose files: the same log; packed again: the same.
-    let loose = tempfile::TempDir::new_in(temp_base()).expect("temp dir");
-    let other = Log::new(loose.path().to_path_buf(), "@prod".into());
+    // The same records as record files; records that serialize alike are
+    // one file.
+    let log = Log::new(dir.path().join("logs"), "@prod".into());
+    let mut want: Vec<Record> = Vec::new();
     for e in &entries {
-        std::fs::write(other.loose_path(&e.record), e.record.to_line()).unwrap();
+        let path = log.record_path(&e.record);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        if !path.exists() {
+            std::fs::write(&path, e.record.to_line()).unwrap();
+            want.push(e.record.clone());
+        }
     }
-    let loose_records: Vec<Record> = other.reverse().unwrap().map(|r| r.unwrap()).collect();
-    // Loose files hold re-serialized lines: equal records, maybe other bytes
-    // (so two lines of the pack may become one file, and order among records
-    // of one seq and time may differ).
-    let lines = |records: &[Record]| {
-        let mut lines: Vec<Vec<u8>> = records.iter().map(Record::to_line).collect();
-        lines.sort();
-        lines.dedup();
-        lines
+    let order = |a: &Record, b: &Record| {
+        (a.seq, a.time, a.to_line()).cmp(&(b.seq, b.time, b.to_line()))
     };
-    assert_eq!(lines(&loose_records), lines(&want));
-    if entries.len() >= changelog::LOOSE_LIMIT {
-        assert!(changelog::compact(&other).unwrap());
-        let packed = other.files().unwrap();
-        assert_eq!(packed.len(), 1, "{packed:?}");
-        let again: Vec<Record> = packed[0]
-            .read_checked()
-            .unwrap()
-            .into_iter()
-            .rev()
-            .map(|e| e.record)
-            .collect();
-        assert_eq!(again, loose_records);
+    want.sort_by(order);
+    let check = || {
+        assert_eq!(log.read_all().unwrap(), want);
+        let newest: Vec<Record> = log.reverse().unwrap().map(|r| r.unwrap()).collect();
+        let mut expected = want.clone();
+        expected.reverse();
+        assert_eq!(newest, expected);
+    };
+    check();
+    for shard in log.shards().unwrap() {
+        changelog::pack(&shard).unwrap();
+        assert!(shard.list().unwrap().valid_pack().is_some());
     }
+    check();
 }

@@ -1,67 +1,54 @@
-//! Packing: a log's loose records gathered into one sorted, immutable file.
+//! Packing: the records of a full shard gathered into one file, which
+//! readers use instead of the shard's record files.
 //!
-//! A record is first written as its own file so that git branches never
-//! change the same file. Left alone, a log of 100 000 moves would be 100 000
-//! files; so once a log has [`LOOSE_LIMIT`] loose records, the writer that
-//! added the last one packs them, and with them every pack smaller than
-//! twice what it is packing so far (git's "geometric repacking"): packs then
-//! grow geometrically, a log of N records has about log2(N / 32) of them,
-//! and each record is rewritten about that many times in its life.
-//!
-//! Packing adds no record and drops none. The new pack is durable before the
-//! files it replaces are removed, so a crash in between leaves the same
-//! records in two files, which readers count once. On two git branches that
-//! packed different sets, the merge keeps both packs (different names) and
-//! drops the loose files both removed: again copies, counted once, until the
-//! next pack merges them.
+//! A record is written as its own file so that git branches never change
+//! the same file, and it is never removed, so that git never sees a deleted
+//! file (which its rename detection could pair with another branch's new
+//! record, and call a conflict). A log of 100 000 moves is therefore
+//! 100 000 files, in shards of 256; reading all of it file by file would be
+//! slow, so the writer that starts a shard packs the one before: one more
+//! file, `pack-<digest>`, holding every record of the shard in log order.
+//! The digest (of the record files' names) says exactly which records it
+//! holds: a shard that later gains a record (another branch's, merged) no
+//! longer matches its pack, and is read file by file until a writer packs
+//! it again (the old pack stays, unused).
 
 use crate::error::Result;
 use crate::fsutil;
 
-use super::files::{LOOSE_LIMIT, Log, LogFile};
-use super::record::Entry;
+use super::files::{Log, Shard, read_record, shard_of};
+use super::record::{Entry, Meta};
 
-/// Pack `log` when it has [`LOOSE_LIMIT`] loose records or more. Call
-/// while holding the lock. Returns whether it packed.
-pub fn compact(log: &Log) -> Result<bool> {
-    let files = log.files()?;
-    let (mut chosen, mut packs): (Vec<LogFile>, Vec<LogFile>) = files
-        .into_iter()
-        .partition(|f| matches!(f, LogFile::Loose { .. }));
-    if chosen.len() < LOOSE_LIMIT {
+/// Pack the shard before the one holding record `seq`, unless it is
+/// already packed (or there is none). Call while holding the lock. Returns
+/// whether it wrote a pack.
+pub fn pack_before(log: &Log, seq: u64) -> Result<bool> {
+    let shard = shard_of(seq);
+    if shard == 0 {
         return Ok(false);
     }
-    packs.sort_by_key(LogFile::weight);
-    let mut size = chosen.len() as u64;
-    for pack in packs {
-        if pack.weight() >= 2 * size {
-            break;
-        }
-        size += pack.weight();
-        chosen.push(pack);
+    pack(&log.shard(shard - 1))
+}
+
+/// Pack `shard` unless a pack of exactly its records exists.
+pub fn pack(shard: &Shard) -> Result<bool> {
+    let files = shard.list()?;
+    if files.records.is_empty() || files.valid_pack().is_some() {
+        return Ok(false);
     }
-    let mut entries: Vec<Entry> = Vec::new();
-    for file in &chosen {
-        entries.extend(file.read_checked()?);
-    }
+    let mut entries: Vec<Entry<Meta>> = files
+        .records
+        .iter()
+        .map(|(_, path)| read_record::<Meta>(path, shard.number))
+        .collect::<Result<_>>()?;
     entries.sort_by(Entry::log_order);
-    entries.dedup_by(|a, b| a.line == b.line);
     let mut bytes = Vec::with_capacity(entries.iter().map(|e| e.line.len() + 1).sum());
     for entry in &entries {
         bytes.extend_from_slice(&entry.line);
         bytes.push(b'\n');
     }
-    let (first, last) = match (entries.first(), entries.last()) {
-        (Some(a), Some(b)) => (a.record.seq, b.record.seq),
-        _ => return Ok(false),
-    };
-    let path = log.pack_path(first, last, &bytes);
+    let path = shard.dir.join(format!("pack-{}", files.digest()));
     fsutil::write_atomic(&path, &bytes)?;
-    for file in &chosen {
-        if file.path() != path {
-            fsutil::remove_file(file.path())?;
-        }
-    }
     Ok(true)
 }
 
@@ -70,7 +57,7 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::changelog::{Action, Record, next_seq};
+    use crate::changelog::{Action, Record};
     use crate::id::VersionId;
 
     fn record(seq: u64, n: u64) -> Record {
@@ -89,74 +76,63 @@ mod tests {
             source: None,
             file: None,
             undo: false,
+            release: None,
         }
     }
 
-    /// What a writer does: a loose record, then a pack when due.
+    /// What a writer does: a record file, then the pack when due.
     fn write(log: &Log, n: u64) -> Record {
-        let r = record(next_seq(&log.files().unwrap()), n);
-        fsutil::write_atomic(&log.loose_path(&r), &r.to_line()).unwrap();
-        compact(log).unwrap();
+        let r = record(log.head().unwrap().next_seq, n);
+        fsutil::write_atomic(&log.record_path(&r), &r.to_line()).unwrap();
+        pack_before(log, r.seq).unwrap();
         r
     }
 
-    fn kinds(log: &Log) -> (Vec<(u64, u64)>, usize) {
-        let mut packs = Vec::new();
-        let mut loose = 0;
-        for f in log.files().unwrap() {
-            match f {
-                LogFile::Pack { first, last, .. } => packs.push((first, last)),
-                LogFile::Loose { .. } => loose += 1,
-            }
-        }
-        packs.sort();
-        (packs, loose)
+    fn packs(log: &Log) -> Vec<(u64, usize, bool)> {
+        log.shards()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let files = s.list().unwrap();
+                (s.number, files.records.len(), files.valid_pack().is_some())
+            })
+            .collect()
     }
 
     #[test]
-    fn packs_grow_geometrically_and_keep_every_record_in_order() {
+    fn full_shards_are_packed_and_every_record_stays() {
         let dir = tempfile::tempdir().unwrap();
         let log = Log::new(dir.path().to_path_buf(), "@prod".into());
-        let written: Vec<Record> = (1..=1000).map(|n| write(&log, n)).collect();
-        let (packs, loose) = kinds(&log);
+        let written: Vec<Record> = (1..=600).map(|n| write(&log, n)).collect();
         assert_eq!(
-            packs,
-            [(1, 512), (513, 768), (769, 896), (897, 960), (961, 992)]
+            packs(&log),
+            [(0, 256, true), (1, 256, true), (2, 88, false)]
         );
-        assert_eq!(loose, 8);
         assert_eq!(log.read_all().unwrap(), written);
-        // Newest first, and only as far as asked.
         let newest: Vec<u64> = log
             .reverse()
             .unwrap()
             .take(3)
             .map(|r| r.unwrap().seq)
             .collect();
-        assert_eq!(newest, [1000, 999, 998]);
+        assert_eq!(newest, [600, 599, 598]);
     }
 
     #[test]
-    fn copies_in_two_files_are_one_record() {
+    fn a_shard_that_gains_a_record_is_read_file_by_file_until_packed_again() {
         let dir = tempfile::tempdir().unwrap();
         let log = Log::new(dir.path().to_path_buf(), "@prod".into());
-        let written: Vec<Record> = (1..=40).map(|n| write(&log, n)).collect();
-        // A crash between the pack and the removal of what it packed, or a
-        // git merge of two branches that packed: the same records twice.
-        for r in &written[..5] {
-            fsutil::write_atomic(&log.loose_path(r), &r.to_line()).unwrap();
-        }
-        let mut other = Vec::new();
-        for r in &written[..20] {
-            other.extend_from_slice(&r.to_line());
-        }
-        fsutil::write_atomic(&log.pack_path(1, 20, &other), &other).unwrap();
+        let mut written: Vec<Record> = (1..=300).map(|n| write(&log, n)).collect();
+        // Another branch's record 200, merged in: the pack no longer matches.
+        let theirs = record(200, 9999);
+        fsutil::write_atomic(&log.record_path(&theirs), &theirs.to_line()).unwrap();
+        assert_eq!(packs(&log)[0], (0, 257, false));
+        let at = written.iter().position(|r| r.seq == 200).unwrap();
+        written.insert(at + 1, theirs);
         assert_eq!(log.read_all().unwrap(), written);
-        // The next pack merges the copies away.
-        let more: Vec<Record> = (41..=80).map(|n| write(&log, n)).collect();
-        let all: Vec<Record> = written.into_iter().chain(more).collect();
-        assert_eq!(log.read_all().unwrap(), all);
-        let (packs, loose) = kinds(&log);
-        assert!(packs.len() <= 2 && loose < LOOSE_LIMIT, "{packs:?} {loose}");
+        assert!(pack(&log.shard(0)).unwrap());
+        assert_eq!(packs(&log)[0], (0, 257, true));
+        assert_eq!(log.read_all().unwrap(), written);
     }
 
     #[test]
@@ -166,7 +142,7 @@ mod tests {
         write(&log, 1);
         let (ours, theirs) = (record(2, 20), record(2, 10));
         for r in [&ours, &theirs] {
-            fsutil::write_atomic(&log.loose_path(r), &r.to_line()).unwrap();
+            fsutil::write_atomic(&log.record_path(r), &r.to_line()).unwrap();
         }
         let seqs: Vec<(u64, Timestamp)> = log
             .reverse()
@@ -177,6 +153,7 @@ mod tests {
             seqs,
             [(2, ours.time), (2, theirs.time), (1, record(1, 1).time)]
         );
-        assert_eq!(next_seq(&log.files().unwrap()), 3);
+        assert_eq!(log.head().unwrap().next_seq, 3);
+        assert!(log.head().unwrap().forked);
     }
 }

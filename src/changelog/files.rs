@@ -1,18 +1,24 @@
-//! Where a log's records live: one file per record ("loose"), or many
-//! records in one sorted, immutable pack.
+//! Where a log's records live: one file per record, in shard folders of
+//! [`SHARD_SIZE`] consecutive `seq`s, and, for a full shard, a pack of all
+//! of its records that readers use instead of the record files.
 //!
-//! All the logs of a prompt share its folder `logs/<name>/`; a file belongs
-//! to the log named before its `~`:
+//! All the logs of a prompt share its folder `logs/<name>/`; a shard
+//! belongs to the log named before its `~`:
 //!
 //! ```text
-//! +versions~000000000007-3b8f0c1d2e4a5f69          loose: seq, hash of the line
-//! @prod~000000000012-9f86d081884c7d65
-//! @prod~pack-000000000001-000000000011-0c2b4e6f8a1d3c5e   pack: first and last seq, hash of the file
+//! @prod~000000/                                  seq 1 to 256 of prod's log
+//!     000000000001-9f86d081884c7d65              one record: its seq, hash of its line
+//!     …
+//!     000000000256-0c2b4e6f8a1d3c5e
+//!     pack-7d3e0b1f9a2c4e68                      all of the above, in log order
+//! @prod~000001/                                  seq 257 to 512
+//!     000000000257-5e2b7a0c14d9f386
 //! ```
 //!
-//! Every file is created whole (temp file, rename) and never changed, so two
-//! git branches that add records to the same log add different files and
-//! merge without a conflict.
+//! Nothing here is ever changed or removed once written: two git branches
+//! that add records to the same log add different files, and git never
+//! sees a file deleted (whose rename detection could pair it with another
+//! branch's new record).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -21,123 +27,179 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-use super::record::{Entry, Record};
+use super::record::{Entry, LogLine, Record};
 
-/// Loose records a log may gather before a writer packs them (see
-/// [`super::compact`]).
-pub const LOOSE_LIMIT: usize = 32;
+/// Records per shard folder: record `seq` is in shard `(seq - 1) / 256`.
+pub const SHARD_SIZE: u64 = 256;
 
 /// The digits of a `seq` in a file name (zero-padded so that `ls` sorts).
 const SEQ_DIGITS: usize = 12;
+/// The digits of a shard number in a folder name.
+const SHARD_DIGITS: usize = 6;
 /// Hex digits of the BLAKE3 hash in a file name.
 const HASH_DIGITS: usize = 16;
 
-/// One file of a log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogFile {
-    /// One record.
-    Loose {
-        /// The file.
-        path: PathBuf,
-        /// The record's `seq`.
-        seq: u64,
-    },
-    /// Records `first..=last` (by `seq`; a merged history may hold several
-    /// records with one `seq`), sorted in log order.
-    Pack {
-        /// The file.
-        path: PathBuf,
-        /// The smallest `seq` in it.
-        first: u64,
-        /// The greatest `seq` in it.
-        last: u64,
-    },
+/// The shard of record `seq`.
+pub fn shard_of(seq: u64) -> u64 {
+    (seq.max(1) - 1) / SHARD_SIZE
 }
 
-impl LogFile {
-    /// The file.
-    pub fn path(&self) -> &Path {
-        match self {
-            LogFile::Loose { path, .. } | LogFile::Pack { path, .. } => path,
-        }
-    }
+/// One shard folder of a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shard {
+    /// Its number: it holds `seq` `number * 256 + 1 ..= (number + 1) * 256`.
+    pub number: u64,
+    /// The folder.
+    pub dir: PathBuf,
+}
 
-    /// The greatest `seq` the file holds.
-    pub fn max_seq(&self) -> u64 {
-        match self {
-            LogFile::Loose { seq, .. } => *seq,
-            LogFile::Pack { last, .. } => *last,
-        }
-    }
+/// What a shard folder holds.
+#[derive(Debug, Clone, Default)]
+pub struct ShardFiles {
+    /// Record files: (seq, path), sorted by file name.
+    pub records: Vec<(u64, PathBuf)>,
+    /// Packs: (the digest in the name, path).
+    pub packs: Vec<(String, PathBuf)>,
+    /// Anything else (not temp files or hidden files).
+    pub other: Vec<PathBuf>,
+}
 
-    /// About how many records it holds (exact unless merged histories gave
-    /// several records one `seq`).
-    pub fn weight(&self) -> u64 {
-        match self {
-            LogFile::Loose { .. } => 1,
-            LogFile::Pack { first, last, .. } => last - first + 1,
-        }
-    }
-
-    /// Read and check the whole file: every line a record, in log order,
-    /// matching the name (`seq`s, hash). Errors are [`Error::Corrupt`].
-    pub fn read_checked(&self) -> Result<Vec<Entry>> {
-        let path = self.path();
-        let bytes = fs::read(path).map_err(Error::io("reading", path))?;
-        let entries = parse_lines(path, &bytes)?;
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let (_, hash) = file_name.rsplit_once('-').unwrap_or(("", ""));
-        match self {
-            LogFile::Loose { seq, .. } => {
-                let [entry] = entries.as_slice() else {
-                    return Err(Error::corrupt(
-                        path,
-                        format!(
-                            "a loose record file must hold exactly one record, not {}",
-                            entries.len()
-                        ),
-                    ));
-                };
-                if entry.record.seq != *seq || short_hash(&entry.line) != hash {
-                    return Err(Error::corrupt(
-                        path,
-                        format!(
-                            "the file name does not match its record (expected {})",
-                            loose_name_of(&entry.record, &entry.line, "…")
-                        ),
-                    ));
-                }
-            }
-            LogFile::Pack { first, last, .. } => {
-                if short_hash(&bytes) != hash {
-                    return Err(Error::corrupt(
-                        path,
-                        "the pack's bytes do not match the hash in its name",
-                    ));
-                }
-                if let Some(i) =
-                    (1..entries.len()).find(|&i| entries[i - 1].log_order(&entries[i]).is_ge())
-                {
-                    return Err(Error::corrupt(
-                        path,
-                        format!("line {}: records out of order", i + 1),
-                    ));
-                }
-                let seqs = entries.first().zip(entries.last());
-                if seqs.map(|(a, b)| (a.record.seq, b.record.seq)) != Some((*first, *last)) {
-                    return Err(Error::corrupt(
-                        path,
-                        "the pack's records do not span the seq range in its name",
-                    ));
-                }
+impl ShardFiles {
+    /// The digest a pack of exactly these record files is named by: the
+    /// first 16 hex digits of the BLAKE3 hash of their file names, sorted,
+    /// each followed by `\n`.
+    pub fn digest(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        for (_, path) in &self.records {
+            if let Some(name) = path.file_name() {
+                hasher.update(name.to_string_lossy().as_bytes());
+                hasher.update(b"\n");
             }
         }
-        Ok(entries)
+        let mut hex = hasher.finalize().to_hex().to_string();
+        hex.truncate(HASH_DIGITS);
+        hex
     }
+
+    /// The pack that holds exactly these records, if one was written.
+    pub fn valid_pack(&self) -> Option<&Path> {
+        let digest = self.digest();
+        self.packs
+            .iter()
+            .find(|(d, _)| *d == digest)
+            .map(|(_, p)| p.as_path())
+    }
+
+    /// The greatest `seq` of its records.
+    pub fn max_seq(&self) -> Option<u64> {
+        self.records.iter().map(|(seq, _)| *seq).max()
+    }
+}
+
+impl Shard {
+    /// List the folder (a missing folder holds nothing).
+    pub fn list(&self) -> Result<ShardFiles> {
+        let mut files = ShardFiles::default();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(files),
+            Err(e) => return Err(Error::io("listing", &self.dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(Error::io("listing", &self.dir))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            match parse_record_name(&name) {
+                Some(RecordName::Record(seq)) => files.records.push((seq, path)),
+                Some(RecordName::Pack(digest)) => files.packs.push((digest.to_string(), path)),
+                None => files.other.push(path),
+            }
+        }
+        files.records.sort();
+        Ok(files)
+    }
+}
+
+/// A file name inside a shard folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordName<'a> {
+    /// `<seq>-<hash>`: one record.
+    Record(u64),
+    /// `pack-<digest>`: the records of the shard.
+    Pack(&'a str),
+}
+
+/// Parse a file name inside a shard folder.
+pub fn parse_record_name(name: &str) -> Option<RecordName<'_>> {
+    let hash_ok = |h: &str| h.len() == HASH_DIGITS && crate::id::is_lower_hex(h);
+    if let Some(digest) = name.strip_prefix("pack-") {
+        return hash_ok(digest).then_some(RecordName::Pack(digest));
+    }
+    let (seq, hash) = name.split_once('-')?;
+    let digits_ok = seq.len() == SEQ_DIGITS && seq.bytes().all(|b| b.is_ascii_digit());
+    let seq: u64 = seq.parse().ok().filter(|&s| digits_ok && s > 0)?;
+    hash_ok(hash).then_some(RecordName::Record(seq))
+}
+
+/// Parse an entry name of `logs/<name>/`: `STEM~NNNNNN`, a shard folder of
+/// the log `STEM` (`+versions` or `@<label>`; not validated here).
+pub fn parse_shard_name(name: &str) -> Option<(&str, u64)> {
+    let (stem, number) = name.split_once('~')?;
+    let ok = (stem.starts_with('+') || stem.starts_with('@'))
+        && stem.len() >= 2
+        && number.len() == SHARD_DIGITS
+        && number.bytes().all(|b| b.is_ascii_digit());
+    Some((stem, number.parse().ok().filter(|_| ok)?))
+}
+
+/// Read and check a record file: one record, named after its `seq` and
+/// the hash of its line, in the right shard.
+pub fn read_record<T: LogLine>(path: &Path, shard: u64) -> Result<Entry<T>> {
+    let bytes = fs::read(path).map_err(Error::io("reading", path))?;
+    let mut entries = parse_lines::<T>(path, &bytes)?;
+    if entries.len() != 1 {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "a record file must hold exactly one record, not {}",
+                entries.len()
+            ),
+        ));
+    }
+    let entry = entries.remove(0);
+    let expected = record_file_name(entry.record.seq(), &entry.line);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    if name.as_deref() != Some(expected.as_str()) || shard_of(entry.record.seq()) != shard {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "the file name does not match its record (expected {expected} in shard {})",
+                shard_of(entry.record.seq())
+            ),
+        ));
+    }
+    Ok(entry)
+}
+
+/// Read a pack: its records, in log order.
+pub fn read_pack<T: LogLine>(path: &Path) -> Result<Vec<Entry<T>>> {
+    let bytes = fs::read(path).map_err(Error::io("reading", path))?;
+    let entries = parse_lines::<T>(path, &bytes)?;
+    if let Some(i) = (1..entries.len()).find(|&i| entries[i - 1].log_order(&entries[i]).is_ge()) {
+        return Err(Error::corrupt(
+            path,
+            format!("line {}: records out of order", i + 1),
+        ));
+    }
+    Ok(entries)
 }
 
 /// Parse a file of records, one per line, each ending in `\n`.
-pub(crate) fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
+pub(crate) fn parse_lines<T: LogLine>(path: &Path, bytes: &[u8]) -> Result<Vec<Entry<T>>> {
     if !bytes.ends_with(b"\n") {
         return Err(Error::corrupt(
             path,
@@ -148,7 +210,7 @@ pub(crate) fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
         .split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, line)| {
-            let record = Record::parse(line).map_err(|e| {
+            let record = super::record::parse::<T>(line).map_err(|e| {
                 Error::corrupt(path, format!("line {}: damaged record: {e}", i + 1))
             })?;
             Ok(Entry {
@@ -166,72 +228,16 @@ pub(crate) fn short_hash(bytes: &[u8]) -> String {
     hex
 }
 
-fn loose_name_of(record: &Record, line: &[u8], stem: &str) -> String {
-    format!(
-        "{stem}~{:0width$}-{}",
-        record.seq,
-        short_hash(line),
-        width = SEQ_DIGITS
-    )
+/// `<seq>-<hash of the line>`.
+fn record_file_name(seq: u64, line: &[u8]) -> String {
+    format!("{seq:0SEQ_DIGITS$}-{}", short_hash(line))
 }
 
-/// What a file name in `logs/<name>/` is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileName<'a> {
-    /// A file of the log `stem` (`+versions` or `@<label>`).
-    Log {
-        /// The log's name: `+versions` or `@<label>`.
-        stem: &'a str,
-        /// Loose (`Some(seq)`, `None`) or pack (`Some(first)`, `Some(last)`).
-        first: u64,
-        /// For a pack, its last `seq`.
-        last: Option<u64>,
-    },
-    /// Anything else (the caller decides: a namespace folder, `.keep`, stray).
-    Other,
-}
-
-/// Parse a file name of `logs/<name>/` (the stem is not validated here).
-pub fn parse_file_name(name: &str) -> FileName<'_> {
-    let Some((stem, rest)) = name.split_once('~') else {
-        return FileName::Other;
-    };
-    if !(stem.starts_with('+') || stem.starts_with('@')) || stem.len() < 2 {
-        return FileName::Other;
-    }
-    let seq = |s: &str| {
-        (s.len() == SEQ_DIGITS && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse::<u64>().ok())
-            .flatten()
-    };
-    let hash_ok = |h: &str| h.len() == HASH_DIGITS && crate::id::is_lower_hex(h);
-    let parts: Vec<&str> = rest.split('-').collect();
-    match parts.as_slice() {
-        [s, h] if hash_ok(h) => match seq(s) {
-            Some(first) if first > 0 => FileName::Log {
-                stem,
-                first,
-                last: None,
-            },
-            _ => FileName::Other,
-        },
-        ["pack", a, b, h] if hash_ok(h) => match (seq(a), seq(b)) {
-            (Some(first), Some(last)) if first > 0 && first <= last => FileName::Log {
-                stem,
-                first,
-                last: Some(last),
-            },
-            _ => FileName::Other,
-        },
-        _ => FileName::Other,
-    }
-}
-
-/// The files of every log in one prompt folder, by stem. A missing folder
-/// has none. Entries that are not log files are left out (`fsck` looks at
-/// them separately).
-pub fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<LogFile>>> {
-    let mut logs: BTreeMap<String, Vec<LogFile>> = BTreeMap::new();
+/// The shards of every log in one prompt folder, by stem, sorted by
+/// number. A missing folder has none. Entries that are not shard folders
+/// are left out (`fsck` looks at them separately).
+pub fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<Shard>>> {
+    let mut logs: BTreeMap<String, Vec<Shard>> = BTreeMap::new();
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(logs),
@@ -241,20 +247,21 @@ pub fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<LogFile>>> {
         let entry = entry.map_err(Error::io("listing", dir))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let FileName::Log { stem, first, last } = parse_file_name(name) {
-            let path = entry.path();
-            let file = match last {
-                None => LogFile::Loose { path, seq: first },
-                Some(last) => LogFile::Pack { path, first, last },
-            };
-            logs.entry(stem.to_string()).or_default().push(file);
+        if let Some((stem, number)) = parse_shard_name(name) {
+            logs.entry(stem.to_string()).or_default().push(Shard {
+                number,
+                dir: entry.path(),
+            });
         }
+    }
+    for shards in logs.values_mut() {
+        shards.sort_by_key(|s| s.number);
     }
     Ok(logs)
 }
 
 /// One log: the prompt's versions (`+versions`) or one label's moves
-/// (`@<label>`), stored as files in the prompt's folder of `logs/`.
+/// (`@<label>`), stored in shard folders in the prompt's folder of `logs/`.
 #[derive(Debug, Clone)]
 pub struct Log {
     dir: PathBuf,
@@ -277,19 +284,39 @@ impl Log {
         &self.stem
     }
 
-    /// The log's files (unordered). A missing log has none.
-    pub fn files(&self) -> Result<Vec<LogFile>> {
+    /// Its shard folders, by number (a missing log has none).
+    pub fn shards(&self) -> Result<Vec<Shard>> {
         Ok(scan(&self.dir)?.remove(&self.stem).unwrap_or_default())
+    }
+
+    /// Shard `number` of this log (whether or not it exists).
+    pub fn shard(&self, number: u64) -> Shard {
+        Shard {
+            number,
+            dir: self
+                .dir
+                .join(format!("{}~{number:0SHARD_DIGITS$}", self.stem)),
+        }
     }
 
     /// Whether the log has any record.
     pub fn exists(&self) -> Result<bool> {
-        Ok(!self.files()?.is_empty())
+        for shard in self.shards()?.iter().rev() {
+            if !shard.list()?.records.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Its records, newest first, reading only as far as the caller goes.
     pub fn reverse(&self) -> Result<super::Reverse> {
-        super::Reverse::open(self)
+        self.reverse_as()
+    }
+
+    /// [`Log::reverse`] of a log whose lines are `T`s.
+    pub fn reverse_as<T: LogLine>(&self) -> Result<super::Reverse<T>> {
+        Ok(super::Reverse::of_shards(self.shards()?))
     }
 
     /// The newest record, if any.
@@ -298,69 +325,72 @@ impl Log {
     }
 
     /// What a writer needs to know before adding a record, from one
-    /// listing of the folder.
+    /// listing of the prompt folder and of the newest shard.
     pub fn head(&self) -> Result<Head> {
-        let files = self.files()?;
-        let next_seq = next_seq(&files);
-        let loose = files
-            .iter()
-            .filter(|f| matches!(f, LogFile::Loose { .. }))
-            .count();
-        let newest = super::Reverse::of_log_files(self.clone(), files).next_record()?;
+        let mut head = self.head_as::<Record>()?;
+        // Forked: more than one newest record, with different values.
+        if let Some(newest) = &head.newest {
+            let mut records = self.reverse()?;
+            records.next_record()?;
+            while let Some(r) = records.next_record()?
+                && r.seq == newest.seq
+            {
+                head.forked |= r.to != newest.to;
+            }
+        }
+        Ok(head)
+    }
+
+    /// [`Log::head`] of a log whose lines are `T`s.
+    pub fn head_as<T: LogLine>(&self) -> Result<Head<T>> {
+        let shards = self.shards()?;
+        let mut next_seq = 1;
+        for shard in shards.iter().rev() {
+            if let Some(max) = shard.list()?.max_seq() {
+                next_seq = max + 1;
+                break;
+            }
+        }
+        let newest = super::Reverse::<T>::of_shards(shards).next_record()?;
         Ok(Head {
             newest,
             next_seq,
-            loose,
+            forked: false,
         })
     }
 
     /// Every record, oldest first.
     pub fn read_all(&self) -> Result<Vec<Record>> {
-        let mut all = self.reverse()?.collect::<Result<Vec<_>>>()?;
+        self.read_all_as()
+    }
+
+    /// [`Log::read_all`] of a log whose lines are `T`s.
+    pub fn read_all_as<T: LogLine>(&self) -> Result<Vec<T>> {
+        let mut all = self.reverse_as::<T>()?.collect::<Result<Vec<_>>>()?;
         all.reverse();
         Ok(all)
     }
 
     /// The file a record (with its `seq` set) is written to.
-    pub fn loose_path(&self, record: &Record) -> PathBuf {
-        let line = record.to_line();
-        self.dir
-            .join(loose_name_of(record, &line[..line.len() - 1], &self.stem))
-    }
-
-    /// The file a pack of `bytes` holding `first..=last` is written to.
-    pub fn pack_path(&self, first: u64, last: u64, bytes: &[u8]) -> PathBuf {
-        self.dir.join(format!(
-            "{}~pack-{first:0w$}-{last:0w$}-{}",
-            self.stem,
-            short_hash(bytes),
-            w = SEQ_DIGITS
-        ))
+    pub fn record_path<T: LogLine>(&self, record: &T) -> PathBuf {
+        let line = super::record::to_line(record);
+        self.shard(shard_of(record.seq()))
+            .dir
+            .join(record_file_name(record.seq(), &line[..line.len() - 1]))
     }
 }
 
 /// The end of a log, as [`Log::head`] finds it.
 #[derive(Debug, Clone)]
-pub struct Head {
+pub struct Head<T = Record> {
     /// The newest record.
-    pub newest: Option<Record>,
+    pub newest: Option<T>,
     /// The `seq` the next record gets.
     pub next_seq: u64,
-    /// How many loose records the log has.
-    pub loose: usize,
-}
-
-impl Head {
-    /// Whether the log should be packed once one more record (`adding`)
-    /// is written.
-    pub fn needs_packing(&self, adding: bool) -> bool {
-        self.loose + usize::from(adding) >= LOOSE_LIMIT
-    }
-}
-
-/// The `seq` of the next record of a log with these files.
-pub fn next_seq(files: &[LogFile]) -> u64 {
-    files.iter().map(LogFile::max_seq).max().unwrap_or(0) + 1
+    /// The newest `seq` is held by records with different `to`: in a
+    /// label's log, two git branches moved the label differently and no
+    /// move since has recorded which one the team kept.
+    pub forked: bool,
 }
 
 #[cfg(test)]
@@ -368,36 +398,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn file_names() {
+    fn names() {
         assert_eq!(
-            parse_file_name("@prod~000000000012-9f86d081884c7d65"),
-            FileName::Log {
-                stem: "@prod",
-                first: 12,
-                last: None
-            }
+            parse_record_name("000000000012-9f86d081884c7d65"),
+            Some(RecordName::Record(12))
         );
         assert_eq!(
-            parse_file_name("+versions~pack-000000000001-000000000011-0c2b4e6f8a1d3c5e"),
-            FileName::Log {
-                stem: "+versions",
-                first: 1,
-                last: Some(11)
-            }
+            parse_record_name("pack-0c2b4e6f8a1d3c5e"),
+            Some(RecordName::Pack("0c2b4e6f8a1d3c5e"))
         );
         for other in [
-            "+versions",
-            "@prod",
-            ".keep",
-            "namespace",
-            "@prod~12-9f86d081884c7d65",
-            "@prod~000000000000-9f86d081884c7d65",
-            "@prod~000000000012-9F86D081884C7D65",
-            "@prod~pack-000000000005-000000000004-0c2b4e6f8a1d3c5e",
-            "prod~000000000012-9f86d081884c7d65",
-            "~000000000012-9f86d081884c7d65",
+            "12-9f86d081884c7d65",
+            "000000000000-9f86d081884c7d65",
+            "000000000012-9F86D081884C7D65",
+            "pack-0c2b",
+            "notes.txt",
         ] {
-            assert_eq!(parse_file_name(other), FileName::Other, "{other}");
+            assert_eq!(parse_record_name(other), None, "{other}");
         }
+        assert_eq!(parse_shard_name("@prod~000003"), Some(("@prod", 3)));
+        assert_eq!(parse_shard_name("+versions~000000"), Some(("+versions", 0)));
+        for other in [
+            "@prod",
+            "prod~000001",
+            "@prod~1",
+            "@prod~00000a",
+            "+versions",
+        ] {
+            assert_eq!(parse_shard_name(other), None, "{other}");
+        }
+        assert_eq!((shard_of(1), shard_of(256), shard_of(257)), (0, 0, 1));
     }
 }

@@ -7,18 +7,23 @@
 //!
 //! Each record carries a `seq`, its place in its log; a log is read newest
 //! first, in order of `seq` (then time, then bytes, for records two git
-//! branches wrote with the same `seq`). Records start as one file each and
-//! are packed together as a log grows ([`compact`]), so that reading "the
-//! last N changes" costs the same however long the history is, and two git
-//! branches that write to the same log never change the same file.
+//! branches wrote with the same `seq`). Every record is its own file, in
+//! shard folders of 256, never changed or removed; a full shard also gets
+//! a pack of its records ([`pack`]) that readers use instead. So reading
+//! "the last N changes" costs the same however long the history is, and
+//! two git branches that write to the same log never change (or delete)
+//! the same file.
 
 mod compact;
 mod files;
 mod reader;
 mod record;
 
-pub use compact::compact;
-pub use files::{FileName, Head, LOOSE_LIMIT, Log, LogFile, next_seq, parse_file_name, scan};
+pub use compact::{pack, pack_before};
+pub use files::{
+    Head, Log, RecordName, SHARD_SIZE, Shard, ShardFiles, parse_record_name, parse_shard_name,
+    read_pack, read_record, scan, shard_of,
+};
 pub use reader::Reverse;
 pub(crate) use record::record_pair;
-pub use record::{Action, Entry, Record};
+pub use record::{Action, Entry, LogLine, Meta, Record, parse, to_line};

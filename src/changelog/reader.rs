@@ -1,156 +1,108 @@
-//! Reading a log newest first: a lazy merge of its files.
+//! Reading a log newest first, shard by shard from the newest.
 //!
-//! Loose records and packs may interleave (two branches merged, or a pack
-//! written while loose records were added elsewhere), so the reader merges
-//! them in log order. It opens a file only when that file could hold the
-//! next record (its greatest `seq` is at least the best one seen), so in a
-//! history of 100 000 records "the newest three" reads a few small files,
-//! and a pack is read backwards in chunks from its end.
+//! Shards hold disjoint ranges of `seq`, so the log is its shards in
+//! order. In a shard with a pack of exactly its record files (the digest in
+//! the pack's name says which), the pack is read backwards in chunks from
+//! its end; otherwise the record files are read newest first, a few at a
+//! time. So "the newest three" reads a few small files however long the
+//! history is.
 
 use std::fs::File;
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-use super::files::{Log, LogFile};
-use super::record::{Entry, Record};
+use super::files::{Shard, read_record};
+use super::record::{Entry, LogLine, Record};
 
 /// A log's records, newest first (see the module documentation).
-pub struct Reverse {
-    log: Log,
-    /// Files not opened yet, by greatest `seq`, ascending.
-    pending: Vec<LogFile>,
-    /// Opened files with their next record.
-    open: Vec<(Entry, Option<PackReader>)>,
-    /// The line of the record returned last, to drop its copies.
-    last: Option<Vec<u8>>,
-    /// Nothing returned yet: a file that vanished (a concurrent writer
-    /// packed it) can still be handled by listing the log again.
-    fresh: bool,
+pub struct Reverse<T = Record> {
+    /// Shards not read yet, oldest first (the next is popped from the end).
+    shards: Vec<Shard>,
+    /// The shard being read.
+    current: Option<Current<T>>,
 }
 
-impl Reverse {
-    /// Start reading `log` from its newest record.
-    pub fn open(log: &Log) -> Result<Reverse> {
-        let files = log.files()?;
-        Ok(Reverse::of_log_files(log.clone(), files))
-    }
+enum Current<T> {
+    Pack(PackReader),
+    /// Record files not read yet, sorted by seq (read from the end), and
+    /// the records of the newest seq group already read, newest last.
+    Records {
+        shard: u64,
+        files: Vec<(u64, PathBuf)>,
+        ready: Vec<Entry<T>>,
+    },
+}
 
-    /// Start reading `log`, whose files the caller has just listed.
-    pub fn of_log_files(log: Log, mut files: Vec<LogFile>) -> Reverse {
-        files.sort_by_key(LogFile::max_seq);
+impl<T: LogLine> Reverse<T> {
+    /// Read these shards (of one log), newest first.
+    pub fn of_shards(mut shards: Vec<Shard>) -> Reverse<T> {
+        shards.sort_by_key(|s| s.number);
         Reverse {
-            log,
-            pending: files,
-            open: Vec::new(),
-            last: None,
-            fresh: true,
+            shards,
+            current: None,
         }
-    }
-
-    /// List the log again and start over (nothing was returned yet).
-    fn restart(&mut self) -> Result<()> {
-        self.pending = self.log.files()?;
-        self.pending.sort_by_key(LogFile::max_seq);
-        self.open.clear();
-        Ok(())
-    }
-
-    fn best(&self) -> Option<usize> {
-        (0..self.open.len()).max_by(|&a, &b| self.open[a].0.log_order(&self.open[b].0))
-    }
-
-    /// Open every pending file that could hold a record at least as new
-    /// as the best one open.
-    fn open_candidates(&mut self) -> Result<()> {
-        while let Some(next) = self.pending.last() {
-            let best_seq = self.best().map(|i| self.open[i].0.record.seq);
-            if best_seq.is_some_and(|seq| next.max_seq() < seq) {
-                break;
-            }
-            let file = self.pending.pop().expect("checked above");
-            match file {
-                LogFile::Loose { path, .. } => {
-                    let bytes = read_vanishing(&path)?;
-                    let mut entries = super::files::parse_lines(&path, &bytes)?;
-                    if entries.len() != 1 {
-                        return Err(Error::corrupt(
-                            &path,
-                            "a loose record file must hold exactly one record",
-                        ));
-                    }
-                    self.open.push((entries.remove(0), None));
-                }
-                LogFile::Pack { path, .. } => {
-                    let mut pack = PackReader::open(&path)?;
-                    if let Some(entry) = pack.next_entry()? {
-                        self.open.push((entry, Some(pack)));
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The next older record.
-    pub fn next_record(&mut self) -> Result<Option<Record>> {
+    pub fn next_record(&mut self) -> Result<Option<T>> {
         Ok(self.next_entry()?.map(|e| e.record))
     }
 
     /// The next older record with its line.
-    pub fn next_entry(&mut self) -> Result<Option<Entry>> {
+    pub fn next_entry(&mut self) -> Result<Option<Entry<T>>> {
         loop {
-            match self.open_candidates() {
-                Err(Error::Io { source, .. })
-                    if source.kind() == ErrorKind::NotFound && self.fresh =>
-                {
-                    // Packed by a concurrent writer after the listing.
-                    self.fresh = false;
-                    self.restart()?;
-                    continue;
+            match &mut self.current {
+                None => {
+                    let Some(shard) = self.shards.pop() else {
+                        return Ok(None);
+                    };
+                    let files = shard.list()?;
+                    self.current = Some(match files.valid_pack() {
+                        Some(pack) => Current::Pack(PackReader::open(pack)?),
+                        None => Current::Records {
+                            shard: shard.number,
+                            files: files.records,
+                            ready: Vec::new(),
+                        },
+                    });
                 }
-                other => other?,
+                Some(Current::Pack(pack)) => match pack.next_entry()? {
+                    Some(entry) => return Ok(Some(entry)),
+                    None => self.current = None,
+                },
+                Some(Current::Records {
+                    shard,
+                    files,
+                    ready,
+                }) => {
+                    if let Some(entry) = ready.pop() {
+                        return Ok(Some(entry));
+                    }
+                    let Some(&(seq, _)) = files.last() else {
+                        self.current = None;
+                        continue;
+                    };
+                    // Every record of the newest seq left (two branches may
+                    // each have written one), in log order.
+                    while files.last().is_some_and(|(s, _)| *s == seq) {
+                        let (_, path) = files.pop().expect("checked");
+                        ready.push(read_record::<T>(&path, *shard)?);
+                    }
+                    ready.sort_by(Entry::log_order);
+                }
             }
-            let Some(i) = self.best() else {
-                return Ok(None);
-            };
-            let (entry, mut pack) = self.open.swap_remove(i);
-            if let Some(reader) = &mut pack
-                && let Some(next) = reader.next_entry()?
-            {
-                self.open.push((next, pack));
-            }
-            if self.last.as_deref() == Some(&entry.line[..]) {
-                continue; // the same record in two files
-            }
-            self.fresh = false;
-            self.last = Some(entry.line.clone());
-            return Ok(Some(entry));
         }
     }
 }
 
-impl Iterator for Reverse {
-    type Item = Result<Record>;
+impl<T: LogLine> Iterator for Reverse<T> {
+    type Item = Result<T>;
 
-    fn next(&mut self) -> Option<Result<Record>> {
+    fn next(&mut self) -> Option<Result<T>> {
         self.next_record().transpose()
     }
-}
-
-/// Read a log file that a concurrent writer may have packed and removed.
-fn read_vanishing(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        if e.kind() == ErrorKind::NotFound {
-            Error::io(
-                "reading (it was packed by a concurrent writer: run the command again)",
-                path,
-            )(e)
-        } else {
-            Error::io("reading", path)(e)
-        }
-    })
 }
 
 /// Reads a pack's records from the newest to the oldest.
@@ -170,16 +122,7 @@ const CHUNK: u64 = 16 * 1024;
 
 impl PackReader {
     fn open(path: &Path) -> Result<PackReader> {
-        let mut file = File::open(path).map_err(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                Error::io(
-                    "reading (it was packed by a concurrent writer: run the command again)",
-                    path,
-                )(e)
-            } else {
-                Error::io("opening", path)(e)
-            }
-        })?;
+        let mut file = File::open(path).map_err(Error::io("opening", path))?;
         let len = file.metadata().map_err(Error::io("reading", path))?.len();
         let mut reader = PackReader {
             path: path.to_path_buf(),
@@ -201,12 +144,7 @@ impl PackReader {
         if self.pos == 0 {
             return Ok(false);
         }
-        let mut file = File::open(&self.path).map_err(|e| {
-            Error::io(
-                "reading (it was repacked by a concurrent writer: run the command again)",
-                &self.path,
-            )(e)
-        })?;
+        let mut file = File::open(&self.path).map_err(Error::io("opening", &self.path))?;
         self.fill_from(&mut file)
     }
 
@@ -238,7 +176,7 @@ impl PackReader {
         count
     }
 
-    fn next_entry(&mut self) -> Result<Option<Entry>> {
+    fn next_entry<T: LogLine>(&mut self) -> Result<Option<Entry<T>>> {
         loop {
             if self.buf.is_empty() && !self.fill()? {
                 return Ok(None);
@@ -253,9 +191,9 @@ impl PackReader {
         }
     }
 
-    fn take(&mut self, start: usize, end: usize) -> Result<Entry> {
+    fn take<T: LogLine>(&mut self, start: usize, end: usize) -> Result<Entry<T>> {
         let line = self.buf[start..end].to_vec();
-        let parsed = Record::parse(&line);
+        let parsed = super::record::parse::<T>(&line);
         let offset = self.pos + start as u64;
         self.buf.truncate(start);
         match parsed {

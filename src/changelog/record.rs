@@ -83,46 +83,21 @@ pub struct Record {
     /// `rollback`: true when it undid the previous change (no `--to`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub undo: bool,
+    /// The release this move is part of (its id, 64 hex digits), when it
+    /// was made by `release` or `rollback --release`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 impl Record {
     /// The record as one line of JSON, with its `\n`.
     pub fn to_line(&self) -> Vec<u8> {
-        let mut line = serde_json::to_vec(self).expect("records always serialize");
-        line.push(b'\n');
-        line
+        to_line(self)
     }
 
     /// Parse one line (without its `\n`).
     pub fn parse(line: &[u8]) -> std::result::Result<Record, String> {
-        let record: Record = serde_json::from_slice(line).map_err(|e| {
-            // A record is one line, so the parser's "line 1" would only be
-            // confused with the line number of a pack; keep the column.
-            let text = e.to_string();
-            match text.rsplit_once(" at line ") {
-                Some((what, _)) => format!("{what} at column {}", e.column()),
-                None => text,
-            }
-        })?;
-        if record.seq == 0 {
-            return Err("seq must be 1 or more".into());
-        }
-        if record
-            .split
-            .as_ref()
-            .is_some_and(|s| s.headline().version != record.to)
-        {
-            return Err("`to` must be the greatest share of `split`".into());
-        }
-        if let Some(split) = &record.from_split
-            && record.from.as_ref() != Some(&split.headline().version)
-        {
-            return Err("`from` must be the greatest share of `from_split`".into());
-        }
-        if record.action == Action::Add && (record.split.is_some() || record.from_split.is_some()) {
-            return Err("an add record has no split".into());
-        }
-        Ok(record)
+        parse(line)
     }
 
     /// The label's value after this record: `split`, else `to`.
@@ -147,23 +122,110 @@ pub(crate) fn record_pair(value: &LabelValue) -> (VersionId, Option<Split>) {
     (value.headline().clone(), value.split().cloned())
 }
 
-/// A record with the exact bytes of its line (without `\n`): the line is
-/// the record's identity, so the same record found in two files (a loose
-/// file and a pack, after a merge or an interrupted repack) is one record.
+impl LogLine for Record {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        if self
+            .split
+            .as_ref()
+            .is_some_and(|s| s.headline().version != self.to)
+        {
+            return Err("`to` must be the greatest share of `split`".into());
+        }
+        if let Some(split) = &self.from_split
+            && self.from.as_ref() != Some(&split.headline().version)
+        {
+            return Err("`from` must be the greatest share of `from_split`".into());
+        }
+        if self.action == Action::Add && (self.split.is_some() || self.from_split.is_some()) {
+            return Err("an add record has no split".into());
+        }
+        Ok(())
+    }
+}
+
+/// What every kind of log line is: one JSON object with a `seq` and a
+/// `time`, which order it in its log.
+pub trait LogLine: Serialize + serde::de::DeserializeOwned {
+    /// Its place in its log.
+    fn seq(&self) -> u64;
+    /// When it was written.
+    fn time(&self) -> Timestamp;
+    /// The rules a line must follow beyond its JSON shape (a damaged
+    /// record otherwise).
+    fn check(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Any log line as one line of JSON, with its `\n`.
+pub fn to_line<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut line = serde_json::to_vec(value).expect("log lines always serialize");
+    line.push(b'\n');
+    line
+}
+
+/// Parse one log line (without its `\n`).
+pub fn parse<T: LogLine>(line: &[u8]) -> std::result::Result<T, String> {
+    let value: T = serde_json::from_slice(line).map_err(|e| {
+        // A record is one line, so the parser's "line 1" would only be
+        // confused with the line number of a pack; keep the column.
+        let text = e.to_string();
+        match text.rsplit_once(" at line ") {
+            Some((what, _)) => format!("{what} at column {}", e.column()),
+            None => text,
+        }
+    })?;
+    if value.seq() == 0 {
+        return Err("seq must be 1 or more".into());
+    }
+    value.check()?;
+    Ok(value)
+}
+
+/// Just what orders a line in its log: enough to pack any log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    /// Its place in its log.
+    pub seq: u64,
+    /// When it was written.
+    pub time: Timestamp,
+}
+
+impl LogLine for Meta {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn time(&self) -> Timestamp {
+        self.time
+    }
+}
+
+/// A log line, parsed, with its exact bytes (without `\n`): the bytes are
+/// the line's identity, so the same record found in two files (a loose file
+/// and a pack, after a merge or an interrupted repack) is one record.
 #[derive(Debug, Clone)]
-pub struct Entry {
-    /// The parsed record.
-    pub record: Record,
-    /// Its line, without the `\n`.
+pub struct Entry<T = Record> {
+    /// The parsed line.
+    pub record: T,
+    /// Its bytes, without the `\n`.
     pub line: Vec<u8>,
 }
 
-impl Entry {
-    /// The order of records in a log (FORMAT.md §6.2): by `seq`, then
+impl<T: LogLine> Entry<T> {
+    /// The order of lines in a log (FORMAT.md §6.2): by `seq`, then
     /// `time` (as instants), then the bytes of the line.
-    pub fn log_order(&self, other: &Entry) -> Ordering {
-        (self.record.seq, self.record.time)
-            .cmp(&(other.record.seq, other.record.time))
+    pub fn log_order(&self, other: &Entry<T>) -> Ordering {
+        (self.record.seq(), self.record.time())
+            .cmp(&(other.record.seq(), other.record.time()))
             .then_with(|| self.line.cmp(&other.line))
     }
 }

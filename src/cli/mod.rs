@@ -34,7 +34,8 @@ Environment:
 
 Exit codes:
   0  ok
-  1  differences found (diff --exit-code) or problems found (fsck, verify-export)
+  1  differences found (diff --exit-code), problems found (fsck, verify-export),
+     or something needs attention (status --check)
   2  error: bad usage or input, not found, I/O
   3  the label moved since you read it (--expect)
   4  the store is locked by another writer

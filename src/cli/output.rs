@@ -88,7 +88,16 @@ pub fn report(err: &anyhow::Error, color: ColorWhen) -> ExitCode {
     if broken_pipe {
         return ExitCode::from(exit::OK);
     }
-    let lib = err.chain().find_map(|e| e.downcast_ref::<Error>());
+    // The innermost library error decides: an include that cannot be read
+    // because its object is damaged is an integrity error.
+    // (A wrapped library error is its source as a `Box<Error>`.)
+    let lib = err
+        .chain()
+        .filter_map(|e| {
+            e.downcast_ref::<Error>()
+                .or_else(|| e.downcast_ref::<Box<Error>>().map(|b| &**b))
+        })
+        .last();
     let code = match lib {
         Some(Error::ExpectMismatch { .. }) => exit::MOVED,
         Some(Error::Locked { .. }) => exit::LOCKED,
@@ -227,6 +236,13 @@ fn hints(err: &Error) -> Vec<String> {
             "`promptrel vars REV` lists the variables it uses; without --strict they are only a warning"
                 .into(),
         ],
+        Error::IncludeLoop { .. } => vec![
+            "a prompt cannot include itself, directly or through others; move the shared text into a prompt of its own"
+                .into(),
+        ],
+        Error::IncludeDepth { limit, .. } => vec![format!(
+            "includes may nest at most {limit} deep; include the innermost prompts directly"
+        )],
         Error::NewVariables { .. } => vec![
             "give them defaults in the front matter (input.default), or pass --allow-new-vars once every caller supplies them"
                 .into(),

@@ -676,23 +676,23 @@ hint: `promptrel fsck` shows who moved it where on each branch
 
 "#]]),
         case("damaged changelog line", damaged_log, &["log", "checkout-bot"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000000002-735671677fe540b3: line 1: damaged record: EOF while parsing a string at column 51
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000/000000000002-735671677fe540b3: line 1: damaged record: EOF while parsing a string at column 51
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("damaged newest version record", damaged_last_version, &["show", "checkout-bot"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000/000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("add after a damaged newest version record", damaged_last_version, &["add", "checkout-bot", "-"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000/000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]])
             .stdin(b"a third version\n"),
         case("rollback with a damaged label log", damaged_prod_log, &["rollback", "checkout-bot", "prod", "-m", "undo"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/@prod~000000000001-6b4dfaa1151af195: line 1: damaged record: key must be a string at column 2
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/@prod~000000/000000000001-6b4dfaa1151af195: line 1: damaged record: key must be a string at column 2
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),

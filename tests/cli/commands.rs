@@ -158,7 +158,7 @@ protected_labels: [prod]
         str![[r#"
 # Written by `promptrel init`. Git must never rewrite these bytes: objects are
 # named by the hash of their exact content, and refs and logs are parsed.
-* -text
+* -text -ident -filter
 objects/** -diff
 
 "#]]
@@ -1542,11 +1542,13 @@ Commands:
   vars           List the variables a version uses and declares, and which have defaults
   label          Point a label at a version
   promote        Point label TO at what FROM points to, and record who, when and why
+  release        Move TO to FROM's version for several prompts at once, as one release
   rollback       Move a label back to where it was before its last change
   split          Serve several versions from one label, by weight (an A/B split)
   diff           Show what changed between two versions, as a unified diff
   log            Show the changelog, newest first: every version added and every label move
   fsck           Check the whole store: every object re-hashed, every ref and changelog record
+  status         Show prompt files changed since `add`, and labels at odds with their changelog
   list           List every prompt with its labels and the versions they point to
   export         Write one label of every prompt as plain files, for a deploy
   verify-export  Check a folder written by `promptrel export` against its manifest
@@ -1590,7 +1592,8 @@ Environment:
 
 Exit codes:
   0  ok
-  1  differences found (diff --exit-code) or problems found (fsck, verify-export)
+  1  differences found (diff --exit-code), problems found (fsck, verify-export),
+     or something needs attention (status --check)
   2  error: bad usage or input, not found, I/O
   3  the label moved since you read it (--expect)
   4  the store is locked by another writer

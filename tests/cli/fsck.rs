@@ -240,10 +240,10 @@ settle it by choosing one: `promptrel label checkout-bot staging afab22d28124 -m
 checked 4 objects, 3 refs, 9 records: 1 problem
 
 "#]]),
-        damage("damaged-record", "logs/checkout-bot/@staging~000000000002-…", |env| {
+        damage("damaged-record", "logs/checkout-bot/@staging~000000/000000000002-…", |env| {
             std::fs::write(env.log_file("checkout-bot", "@staging", 2), "garbage\n").unwrap();
         }, str![[r#"
-problem: .promptrel/logs/checkout-bot/@staging~000000000002-4d6a9f8e7e5623d5: line 1: damaged record: expected value at column 1 [damaged-record]
+problem: .promptrel/logs/checkout-bot/@staging~000000/000000000002-4d6a9f8e7e5623d5: line 1: damaged record: expected value at column 1 [damaged-record]
 checked 4 objects, 3 refs, 6 records: 1 problem
 
 "#]]),

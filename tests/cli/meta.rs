@@ -752,7 +752,7 @@ Answer questions about order {{ order_id }} in two sentences.
 ";
 
 /// Split a documented command line like a shell would (double quotes only).
-fn shell_words(line: &str) -> Vec<String> {
+pub fn shell_words(line: &str) -> Vec<String> {
     let (mut words, mut word, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
     for c in line.chars() {
         match c {
@@ -778,7 +778,7 @@ fn readme_front_matter_examples_are_real_output() {
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
             .unwrap();
     let start = readme.find("\n## Metadata: front matter").unwrap();
-    let end = readme.find("\n## Deploying without a store").unwrap();
+    let end = readme.find("\n## Composing prompts").unwrap();
     let section = &readme[start..end];
     let block = |from: usize, lang: &str| -> Option<(usize, String)> {
         let open = format!("```{lang}\n");

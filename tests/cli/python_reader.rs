@@ -43,7 +43,7 @@ fn resolve(env: &TestEnv, rev: &str) -> Run {
 
 #[test]
 fn python_reader_matches_format_md() {
-    // Everything from `import random` to the `__main__` block is FORMAT.md §9's code.
+    // Everything from `import json` to the `__main__` block is FORMAT.md §9's code.
     let format =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("FORMAT.md")).unwrap();
     let section = &format[format.find("## 9. A complete reader in Python").unwrap()..];
@@ -51,7 +51,7 @@ fn python_reader_matches_format_md() {
     let code = &code[..code.find("```").unwrap()];
     let example = std::fs::read_to_string(script()).unwrap();
     let body = |text: &str| -> String {
-        let start = text.find("import random\n").unwrap();
+        let start = text.find("import json\n").unwrap();
         let end = text.find("if __name__ == \"__main__\":").unwrap();
         text[start..end].to_string()
     };
@@ -259,4 +259,53 @@ fn python_reader_chooses_split_versions_as_format_md_says() {
         env.run(&["show", "checkout-bot@canary", "--key", "k"])
             .fails(5);
     }
+}
+
+#[test]
+fn python_reader_serves_a_pending_release_whole_a_split_included() {
+    if !python_ready() {
+        return;
+    }
+    let [(_, l), (_, s), _] = crate::support::VECTOR_VERSIONS;
+    let env = TestEnv::init();
+    env.add("checkout-bot", l, &["--label", "staging"]);
+    env.run(&["promote", "checkout-bot", "staging", "prod", "-m", "first"])
+        .ok();
+    env.add("checkout-bot", s, &["--label", "canary"]);
+    let id = |text: &str| blake3::hash(text.as_bytes()).to_hex()[..8].to_string();
+    env.run(&[
+        "split",
+        "checkout-bot",
+        "staging",
+        &format!("{}=10", id(l)),
+        &format!("{}=90", id(s)),
+        "-m",
+        "ab",
+    ])
+    .ok();
+    env.add(
+        "support/refund-bot",
+        "Refund politely.\n",
+        &["--label", "staging"],
+    );
+    // Crash right after the commit point: no ref has moved yet.
+    let mut cmd = env.command(&["release", "staging", "prod", "--all", "-m", "spring"]);
+    cmd.env("PROMPTREL_CRASH_AT", "3");
+    let run = crate::support::run_cmd(&mut cmd);
+    assert!(
+        run.stderr.contains("injected crash at step 3"),
+        "{}",
+        run.stderr
+    );
+    assert!(env.store().join("releases/+pending").exists());
+    // FORMAT.md §5.1 vectors for checkout-bot@prod: user-11 gets L, user-1 S.
+    for (key, text) in [("user-11", l), ("user-1", s)] {
+        let py = resolve_keyed(&env, "checkout-bot@prod", key);
+        assert_eq!(py.code, 0, "{py:?}");
+        assert_eq!(py.stdout, text, "{key}");
+        let cli = env.run(&["show", "checkout-bot@prod", "--key", key]).ok();
+        assert_eq!(py.stdout_bytes, cli.stdout_bytes, "{key}");
+    }
+    let py = resolve(&env, "support/refund-bot@prod");
+    assert_eq!(py.stdout, "Refund politely.\n", "{py:?}");
 }

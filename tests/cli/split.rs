@@ -261,6 +261,204 @@ checkout-bot
     assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
 }
 
+/// The release records of the store, oldest first (`releases/+releases~000000`).
+fn release_records(env: &TestEnv) -> Vec<Value> {
+    let shard = env.store().join("releases/+releases~000000");
+    let mut files: Vec<_> = std::fs::read_dir(&shard)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn release_copies_whole_splits_and_rollback_release_restores_them() {
+    let env = ab_store();
+    let (s, l) = (id_of(S), id_of(L));
+    // greeter: canary and prod hold one version each; it travels alongside.
+    env.add("greeter", "hello v1\n", &["--label", "canary"]);
+    env.run(&["promote", "greeter", "canary", "prod", "-m", "first"])
+        .ok();
+    env.add("greeter", "hello v2\n", &["--label", "canary"]);
+    split_canary(&env, "canary").ok();
+
+    let run = env
+        .run(&["release", "canary", "prod", "--all", "-m", "A/B on prod"])
+        .ok();
+    assert_eq!(release_records(&env).len(), 1);
+    let (v1, v2) = (id_of("hello v1\n"), id_of("hello v2\n"));
+    let lines: Vec<&str> = run.stdout.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        [
+            "  checkout-bot@prod: 77839f17c603 -> a314563b311a 90% + 77839f17c603 10%".to_string(),
+            format!("  greeter@prod: {} -> {}", &v1[..12], &v2[..12]),
+        ]
+    );
+    assert_eq!(ref_bytes(&env, "prod"), ref_bytes(&env, "canary"));
+    // The release record carries the split as a record does: whole in
+    // `split`, its greatest share in `to`.
+    let release = &release_records(&env)[0];
+    let moved = &release["moves"][0];
+    assert_eq!(moved["prompt"], "checkout-bot");
+    assert_eq!(moved["from"], l.as_str());
+    assert!(moved.get("from_split").is_none());
+    assert_eq!(moved["to"], s.as_str());
+    assert_eq!(moved["split"][0]["version"], l.as_str());
+    assert_eq!(moved["split"][1]["weight"], 90);
+    assert!(release["moves"][1].get("split").is_none());
+    let record: Value = serde_json::from_str(&newest(&env, "prod")).unwrap();
+    assert_eq!(record["action"], "promote");
+    assert_eq!(record["source"], "canary");
+    assert_eq!(record["split"], moved["split"]);
+    assert!(record["release"].is_string());
+    let log = env.run(&["log", "-n", "1"]).ok().stdout;
+    assert!(
+        log.contains(
+            "    checkout-bot@prod  77839f17c603 -> a314563b311a 90% + 77839f17c603 10%\n"
+        ),
+        "{log}"
+    );
+    // Served by key, as the split says (FORMAT.md §5.1 vectors: user-1 gets S).
+    let user_1 = env
+        .run(&["show", "checkout-bot@prod", "--key", "user-1"])
+        .ok();
+    assert_eq!(user_1.stdout, S);
+    assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
+
+    // A second release, split to split: the previous split is in `from_split`.
+    env.run(&[
+        "split",
+        "checkout-bot",
+        "canary",
+        &format!("{}=50", &s[..8]),
+        &format!("{}=50", &l[..8]),
+        "-m",
+        "half",
+    ])
+    .ok();
+    let ninety_ten = ref_bytes(&env, "prod");
+    env.run(&["release", "canary", "prod", "--all", "-m", "half on prod"])
+        .ok();
+    assert_eq!(ref_bytes(&env, "prod"), format!("{l}=50 {s}=50\n"));
+    let second = &release_records(&env)[1];
+    assert_eq!(
+        second["moves"].as_array().unwrap().len(),
+        1,
+        "greeter is there"
+    );
+    assert_eq!(second["moves"][0]["from_split"][1]["weight"], 90);
+    assert_eq!(second["moves"][0]["from"], s.as_str());
+    assert_eq!(
+        second["moves"][0]["to"],
+        l.as_str(),
+        "a tie: the first in ref order"
+    );
+
+    // Rolling the releases back restores each whole value, newest first.
+    let id_of_line = |r: &Value| {
+        let shard = env.store().join("releases/+releases~000000");
+        let seq = r["seq"].as_u64().unwrap();
+        let file = std::fs::read_dir(&shard)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with(&format!("{seq:012}-")))
+            .unwrap();
+        file.rsplit('-').next().unwrap().to_string()
+    };
+    // Not the first while prod holds the second's split: refused, naming it.
+    let run = env
+        .run(&[
+            "rollback",
+            "--release",
+            &id_of_line(release),
+            "-m",
+            "no A/B",
+        ])
+        .fails(2);
+    assert!(
+        run.stderr
+            .contains("checkout-bot@prod is now split 77839f17c603 50% + a314563b311a 50%"),
+        "{}",
+        run.stderr
+    );
+    let run = env
+        .run(&[
+            "rollback",
+            "--release",
+            &id_of_line(second),
+            "-m",
+            "not half",
+        ])
+        .ok();
+    assert!(
+        run.stdout.ends_with(
+            "  checkout-bot@prod: 77839f17c603 50% + a314563b311a 50% -> a314563b311a 90% + 77839f17c603 10%\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(ref_bytes(&env, "prod"), ninety_ten);
+    let record: Value = serde_json::from_str(&newest(&env, "prod")).unwrap();
+    assert_eq!(record["action"], "rollback");
+    assert_eq!(record["undo"], true);
+    assert_eq!(record["from_split"][0]["weight"], 50);
+    assert_eq!(record["split"][0]["weight"], 10);
+    // Now the first: prod back to one version, greeter too.
+    let run = env
+        .run(&[
+            "rollback",
+            "--release",
+            &id_of_line(release),
+            "-m",
+            "no A/B",
+        ])
+        .ok();
+    assert!(
+        run.stdout
+            .contains("  checkout-bot@prod: a314563b311a 90% + 77839f17c603 10% -> 77839f17c603\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(ref_bytes(&env, "prod"), format!("{l}\n"));
+    assert_eq!(env.run(&["show", "greeter@prod"]).ok().stdout, "hello v1\n");
+    assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
+}
+
+#[test]
+fn a_pending_release_of_a_split_is_served_whole_and_completed() {
+    let env = ab_store();
+    split_canary(&env, "canary").ok();
+    // Crash right after the commit point: the pending release is written,
+    // no label has moved yet.
+    let mut cmd = env.command(&["release", "canary", "prod", "--all", "-m", "A/B"]);
+    cmd.env("PROMPTREL_CRASH_AT", "3");
+    let run = support::run_cmd(&mut cmd);
+    assert!(
+        run.stderr.contains("injected crash at step 3"),
+        "{}",
+        run.stderr
+    );
+    assert!(env.store().join("releases/+pending").exists());
+    assert_eq!(ref_bytes(&env, "prod"), format!("{}\n", id_of(L)));
+    // Readers see the split already: user-11 gets L, user-1 gets S
+    // (FORMAT.md §5.1 vectors for checkout-bot@prod).
+    for (key, text) in [("user-11", L), ("user-1", S)] {
+        let run = env.run(&["show", "checkout-bot@prod", "--key", key]).ok();
+        assert_eq!(run.stdout, text, "{key}");
+    }
+    env.run(&["label", "checkout-bot", "qa", "prod"]).fails(2);
+    // The next writer completes it.
+    env.run(&["label", "checkout-bot", "qa", "staging"]).ok();
+    assert!(!env.store().join("releases/+pending").exists());
+    assert_eq!(ref_bytes(&env, "prod"), ref_bytes(&env, "canary"));
+    assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
+}
+
 /// `checkout-bot` with L, S and O, and the library handle.
 fn library_store() -> (tempfile::TempDir, Store, PromptName) {
     let tmp = tempfile::tempdir().unwrap();

@@ -199,36 +199,54 @@ pub fn finish(out: Output) -> Run {
     }
 }
 
-/// The records of one log of prompt `name` (`stem` is `+versions` or
-/// `@LABEL`), oldest first, one JSON line each (without `\n`): every file
-/// `logs/<name>/<stem>~…` read, copies dropped, in log order (FORMAT.md
-/// §6.2: seq, then time, then bytes).
-pub fn log_lines(store: &Path, name: &str, stem: &str) -> Vec<String> {
+/// The record files of one log of prompt `name` (`stem` is `+versions` or
+/// `@LABEL`): every `logs/<name>/<stem>~NNNNNN/<seq>-<hash>`, sorted by
+/// name (packs left out).
+pub fn record_files(store: &Path, name: &str, stem: &str) -> Vec<PathBuf> {
     let dir = store.join("logs").join(name);
-    let mut lines: Vec<(u64, String, String)> = Vec::new();
+    let mut files = Vec::new();
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
+        return files;
     };
     for entry in entries {
         let entry = entry.unwrap();
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if !file.starts_with(&format!("{stem}~")) {
+        let shard = entry.file_name().to_string_lossy().into_owned();
+        if !shard.starts_with(&format!("{stem}~")) || !entry.file_type().unwrap().is_dir() {
             continue;
         }
-        let text = std::fs::read_to_string(entry.path()).unwrap();
-        assert!(text.ends_with('\n'), "{file}: lacks its final newline");
-        for line in text.lines() {
-            let value: serde_json::Value =
-                serde_json::from_str(line).unwrap_or_else(|e| panic!("{file}: {e}: {line}"));
-            let seq = value["seq"]
-                .as_u64()
-                .unwrap_or_else(|| panic!("{file}: no seq"));
-            let time = value["time"].as_str().unwrap_or_default().to_string();
-            lines.push((seq, time, line.to_string()));
+        for file in std::fs::read_dir(entry.path()).unwrap() {
+            let path = file.unwrap().path();
+            let file_name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !file_name.starts_with("pack-") && !file_name.starts_with('.') {
+                files.push(path);
+            }
         }
     }
+    files.sort_by_key(|p| p.file_name().unwrap().to_os_string());
+    files
+}
+
+/// The records of one log, oldest first, one JSON line each (without
+/// `\n`), in log order (FORMAT.md §6.2: seq, then time, then bytes).
+pub fn log_lines(store: &Path, name: &str, stem: &str) -> Vec<String> {
+    let mut lines: Vec<(u64, String, String)> = Vec::new();
+    for path in record_files(store, name, stem) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.ends_with('\n'),
+            "{}: lacks its final newline",
+            path.display()
+        );
+        let line = text.trim_end_matches('\n');
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("{}: {e}: {line}", path.display()));
+        let seq = value["seq"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{}: no seq", path.display()));
+        let time = value["time"].as_str().unwrap_or_default().to_string();
+        lines.push((seq, time, line.to_string()));
+    }
     lines.sort();
-    lines.dedup();
     lines.into_iter().map(|(_, _, line)| line).collect()
 }
 
@@ -238,25 +256,27 @@ impl TestEnv {
         log_lines(&self.store(), name, stem)
     }
 
-    /// Write `line` (a record without `\n`) as a loose record file of log
-    /// `stem` of `name`, named as promptrel names it (its seq, the hash of
-    /// the line); returns its path.
+    /// Write `line` (a record without `\n`) as a record file of log `stem`
+    /// of `name`, where promptrel would (its shard folder, named by its seq
+    /// and the hash of the line); returns its path.
     pub fn write_record(&self, name: &str, stem: &str, line: &str) -> PathBuf {
         let value: serde_json::Value = serde_json::from_str(line).unwrap();
         let seq = value["seq"].as_u64().unwrap();
         let hash = &blake3::hash(line.as_bytes()).to_hex()[..16];
-        let file = self
+        let dir = self
             .store()
             .join("logs")
             .join(name)
-            .join(format!("{stem}~{seq:012}-{hash}"));
+            .join(format!("{stem}~{:06}", (seq - 1) / 256));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("{seq:012}-{hash}"));
         std::fs::write(&file, format!("{line}\n")).unwrap();
         file
     }
 
-    /// The loose file of record `seq` of one log.
+    /// The file of record `seq` of one log.
     pub fn log_file(&self, name: &str, stem: &str, seq: u64) -> PathBuf {
-        let wanted = format!("{stem}~{seq:012}-");
+        let wanted = format!("{seq:012}-");
         self.log_files(name, stem)
             .into_iter()
             .find(|p| {
@@ -268,22 +288,9 @@ impl TestEnv {
             .unwrap_or_else(|| panic!("no record {seq} in {name} {stem}"))
     }
 
-    /// The files of one log, sorted by name (loose records and packs).
+    /// The record files of one log, sorted by name.
     pub fn log_files(&self, name: &str, stem: &str) -> Vec<PathBuf> {
-        let dir = self.store().join("logs").join(name);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|entries| {
-                entries
-                    .map(|e| e.unwrap().path())
-                    .filter(|p| {
-                        p.file_name()
-                            .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{stem}~")))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        files
+        record_files(&self.store(), name, stem)
     }
 }
 

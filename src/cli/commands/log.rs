@@ -3,7 +3,8 @@ use std::io::{BufWriter, Write};
 use anstream::ColorChoice;
 use anstyle::Style;
 use anyhow::Result;
-use promptrel::{Action, Label, LabelValue, LogFilter, PromptName, Record};
+use promptrel::release::{Release, ReleaseAction};
+use promptrel::{Action, Event, Label, LabelValue, LogFilter, PromptName, Record};
 
 use crate::cli::commands::value;
 use crate::cli::context::Context;
@@ -12,7 +13,10 @@ use crate::cli::output::{exit, stdout, style};
 /// Show the changelog, newest first: every version added and every label move.
 ///
 /// Each line: time (UTC), action, prompt@label, from -> to (short ids),
-/// author and message. --json prints the stored records as JSON Lines.
+/// author and message. A release (`promptrel release`) is one entry, with
+/// its id and one indented line per prompt; with NAME or --label, its moves
+/// show one by one, each naming its release. --json prints the stored
+/// records as JSON Lines (a release: its record with its "id").
 ///
 /// Example: promptrel log checkout-bot --label prod -n 10
 #[derive(Debug, clap::Args)]
@@ -37,7 +41,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     };
     let store = ctx.store()?;
     let records = store
-        .log(&filter)?
+        .timeline(&filter)?
         .take(args.max_count.unwrap_or(usize::MAX));
     // A full log can be millions of lines: without colour, write plain
     // bytes through one large buffer (no escape-code stripping, no flush
@@ -58,29 +62,46 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
 
 fn write_all(
     out: &mut impl Write,
-    records: impl Iterator<Item = promptrel::Result<Record>>,
+    events: impl Iterator<Item = promptrel::Result<Event>>,
     json: bool,
     color: bool,
 ) -> Result<()> {
     let mut line = String::with_capacity(512);
-    for record in records {
-        let record = record?;
-        if json {
-            out.write_all(&record.to_line())?;
-        } else {
-            format_line(&mut line, &record, color);
-            out.write_all(line.as_bytes())?;
+    for event in events {
+        match (event?, json) {
+            (Event::Record(record), true) => out.write_all(&record.to_line())?,
+            (Event::Record(record), false) => {
+                format_line(&mut line, &record, color);
+                out.write_all(line.as_bytes())?;
+            }
+            (Event::Release(release), true) => {
+                /// The release record with its id first.
+                #[derive(serde::Serialize)]
+                struct WithId<'a> {
+                    id: &'a str,
+                    #[serde(flatten)]
+                    record: &'a promptrel::release::ReleaseRecord,
+                }
+                let with_id = WithId {
+                    id: &release.id,
+                    record: &release.record,
+                };
+                serde_json::to_writer(&mut *out, &with_id)?;
+                out.write_all(b"\n")?;
+            }
+            (Event::Release(release), false) => {
+                format_release(&mut line, &release, color);
+                out.write_all(line.as_bytes())?;
+            }
         }
     }
     Ok(())
 }
 
-/// One line of the human log into `line` (cleared first). A full log is
-/// mostly this, so it is built by hand, not with `strftime` and `format!`.
-fn format_line(line: &mut String, r: &Record, color: bool) {
+/// The time column: RFC 3339 in UTC, whole seconds, and two spaces.
+fn push_time(line: &mut String, time: jiff::Timestamp) {
     use std::fmt::Write as _;
-    line.clear();
-    let t = jiff::tz::Offset::UTC.to_datetime(r.time);
+    let t = jiff::tz::Offset::UTC.to_datetime(time);
     let _ = write!(
         line,
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z  ",
@@ -91,6 +112,60 @@ fn format_line(line: &mut String, r: &Record, color: bool) {
         t.minute(),
         t.second()
     );
+}
+
+/// A release as one entry: a headline, then one indented line per move.
+fn format_release(line: &mut String, release: &Release, color: bool) {
+    use std::fmt::Write as _;
+    line.clear();
+    let r = &release.record;
+    push_time(line, r.time);
+    let (b, id) = if color {
+        (style::BOLD, style::ID)
+    } else {
+        (Style::new(), Style::new())
+    };
+    let action = r.action.as_str();
+    let _ = write!(line, "{action:<8}  {b}{}{b:#}", r.label);
+    match (&r.action, &r.source, &r.undoes) {
+        (ReleaseAction::Release, Some(source), _) => {
+            let _ = write!(line, " (from {source})");
+        }
+        (ReleaseAction::Rollback, _, Some(undone)) => {
+            let _ = write!(line, " (undoes release {id}{}{id:#})", &undone[..12]);
+        }
+        _ => {}
+    }
+    let _ = write!(
+        line,
+        "  release {id}{}{id:#}  {}",
+        release.short_id(),
+        r.author
+    );
+    if !r.message.is_empty() {
+        line.push_str(": ");
+        line.extend(r.message.chars().map(|c| if c == '\n' { ' ' } else { c }));
+    }
+    line.push('\n');
+    for m in &r.moves {
+        // A split shows every share, as in a label's own log.
+        let from = m.from_value().map_or("-".to_string(), |f| value(&f, color));
+        let _ = writeln!(
+            line,
+            "    {b}{}@{}{b:#}  {from} -> {}",
+            m.prompt,
+            r.label,
+            value(&m.value(), color)
+        );
+    }
+}
+
+/// One line of the human log into `line` (cleared first). A full log is
+/// mostly this, so it is built by hand, not with `strftime` and `format!`.
+fn format_line(line: &mut String, r: &Record, color: bool) {
+    use std::fmt::Write as _;
+    line.clear();
+    push_time(line, r.time);
     let action = r.action.as_str();
     line.push_str(action);
     line.extend(std::iter::repeat_n(
@@ -135,6 +210,13 @@ fn format_line(line: &mut String, r: &Record, color: bool) {
         }
         (Action::Rollback, _, true) => line.push_str(" (undo)"),
         _ => {}
+    }
+    if let Some(release) = &r.release {
+        let _ = write!(
+            line,
+            " [release {id}{}{id:#}]",
+            &release[..12.min(release.len())]
+        );
     }
     line.push_str("  ");
     line.push_str(&r.author);

@@ -12,10 +12,12 @@ mod list;
 mod log;
 mod man;
 mod promote;
+mod release;
 mod render;
 mod rollback;
 mod show;
 mod split;
+mod status;
 mod vars;
 mod verify_export;
 
@@ -34,11 +36,13 @@ pub enum Command {
     Vars(vars::Args),
     Label(label::Args),
     Promote(promote::Args),
+    Release(release::Args),
     Rollback(rollback::Args),
     Split(split::Args),
     Diff(diff::Args),
     Log(log::Args),
     Fsck(fsck::Args),
+    Status(status::Args),
     List(list::Args),
     Export(export::Args),
     VerifyExport(verify_export::Args),
@@ -69,11 +73,13 @@ pub fn run(command: Command, ctx: &Context) -> Result<u8> {
         Command::Vars(args) => vars::run(args, ctx),
         Command::Label(args) => label::run(args, ctx),
         Command::Promote(args) => promote::run(args, ctx),
+        Command::Release(args) => release::run(args, ctx),
         Command::Rollback(args) => rollback::run(args, ctx),
         Command::Split(args) => split::run(args, ctx),
         Command::Diff(args) => diff::run(args, ctx),
         Command::Log(args) => log::run(args, ctx),
         Command::Fsck(args) => fsck::run(args, ctx),
+        Command::Status(args) => status::run(args, ctx),
         Command::List(args) => list::run(args, ctx),
         Command::Export(args) => export::run(args, ctx),
         Command::VerifyExport(args) => verify_export::run(args, ctx),

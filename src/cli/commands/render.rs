@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use promptrel::Rev;
-use promptrel::template::Prompt;
+use promptrel::compose::Composition;
 use serde_json::{Map, Value};
 
 use crate::cli::commands::{report_served, served_json};
@@ -20,10 +20,20 @@ use crate::cli::output::{exit, stdout, warn};
 /// neither declares nor uses is a warning (an error with --strict). The text
 /// is printed exactly: no newline added.
 ///
+/// A body may include other prompts by revision (a label, an id or prefix,
+/// or a bare name for the newest version): {% include "support/tone@prod" %}
+/// inserts that version's body, without its front matter. Includes are
+/// resolved from the store before rendering; one that names nothing, a loop,
+/// or nesting deeper than 16 is an error. Their variables count as the
+/// version's, and their defaults apply unless the version declares the
+/// variable itself. --json lists each version included, with its full id.
+///
 /// A split label renders the version --key chooses (`promptrel show --key`);
 /// without a key, one drawn by weight at random, named on standard error.
 ///
 /// Example: promptrel render checkout-bot@prod --var customer=Dana --vars order.yaml
+///
+/// Example (in a prompt's body): Answer {% include "support/tone@prod" %}
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The version: NAME, NAME@LABEL, NAME@LABEL~N or NAME@ID_PREFIX.
@@ -49,7 +59,9 @@ pub struct Args {
     /// Example: promptrel render checkout-bot@prod --vars order.yaml --strict
     #[arg(long)]
     strict: bool,
-    /// Print {"rev", "id", "text", "variables"} as JSON.
+    /// Print {"rev", "id", "text", "variables", "includes": [{"rev", "id"}]}
+    /// as JSON: includes lists every version an include loaded, in order,
+    /// each once, with the include as written and the full id.
     ///
     /// Example: promptrel render checkout-bot@prod --var customer=Dana --json
     #[arg(long)]
@@ -66,8 +78,8 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     if args.key.is_none() && !args.json {
         report_served(ctx, &rev, &served)?;
     }
-    let rendered = Prompt::parse(&bytes)
-        .and_then(|prompt| prompt.render(&given, args.strict))
+    let rendered = Composition::new(&store, rev.to_string(), id.clone(), &bytes)
+        .and_then(|composition| composition.render(&given, args.strict))
         .with_context(|| format!("cannot render {rev}"))?;
     if !rendered.unknown.is_empty() {
         warn(
@@ -91,6 +103,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
             "split": served_json(&served, args.key.as_deref()),
             "text": rendered.text,
             "variables": rendered.variables,
+            "includes": rendered.includes,
         });
         // As an io::Error, so that a closed pipe is not reported.
         serde_json::to_writer_pretty(&mut out, &doc).map_err(std::io::Error::from)?;

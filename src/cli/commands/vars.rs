@@ -2,7 +2,7 @@ use std::io::Write;
 
 use anyhow::{Context as _, Result};
 use promptrel::Rev;
-use promptrel::template::Prompt;
+use promptrel::compose::Composition;
 
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stdout, style};
@@ -16,13 +16,20 @@ use crate::cli::output::{exit, stdout, style};
 /// promote refuses to move a label to a version requiring more than the
 /// label's current one.
 ///
+/// Variables of included prompts ({% include "support/tone@prod" %}) are
+/// listed too, marked with the include that brings them. The promotion
+/// guard compares the version's own body only.
+///
 /// Example: promptrel vars checkout-bot@staging
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The version: NAME, NAME@LABEL, NAME@LABEL~N or NAME@ID_PREFIX.
     rev: String,
     /// Print {"rev", "id", "variables": [{"name", "declared", "used",
-    /// "required", "optional", "has_default", "default"}]} as JSON.
+    /// "required", "optional", "has_default", "default", "via"}],
+    /// "includes": [{"rev", "id"}]} as JSON. via, present when only an
+    /// included prompt knows the variable, is that include; includes are
+    /// the versions the version's includes name, depth first.
     ///
     /// Example: promptrel vars checkout-bot@staging --json
     #[arg(long)]
@@ -34,9 +41,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let store = ctx.store()?;
     let id = store.resolve(&rev)?;
     let bytes = store.read(&id)?;
-    let prompt =
-        Prompt::parse(&bytes).with_context(|| format!("cannot read the variables of {rev}"))?;
-    let variables = prompt.variables();
+    let composition = Composition::new(&store, rev.to_string(), id.clone(), &bytes)
+        .with_context(|| format!("cannot read the variables of {rev}"))?;
+    let variables = composition.variables();
     let mut out = stdout(ctx.color);
     if args.json {
         let list: Vec<_> = variables
@@ -53,6 +60,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
                 if let Some(default) = &v.default {
                     entry["default"] = default.clone();
                 }
+                if let Some(via) = &v.via {
+                    entry["via"] = via.as_str().into();
+                }
                 entry
             })
             .collect();
@@ -60,6 +70,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
             "rev": rev.to_string(),
             "id": id.as_str(),
             "variables": list,
+            "includes": composition.includes(),
         });
         // As an io::Error, so that a closed pipe is not reported.
         serde_json::to_writer_pretty(&mut out, &doc).map_err(std::io::Error::from)?;
@@ -79,10 +90,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
             None if v.optional => "optional".to_string(),
             None => "not needed".to_string(),
         };
-        let note = match (v.declared, v.used) {
-            (false, _) => "  (used by the body, not declared)",
-            (true, false) => "  (declared, not used by the body)",
-            (true, true) => "",
+        let note = match (&v.via, v.declared, v.used) {
+            (Some(include), _, _) => format!("  (from include {include})"),
+            (None, false, _) => "  (used by the body, not declared)".into(),
+            (None, true, false) => "  (declared, not used by the body)".into(),
+            (None, true, true) => String::new(),
         };
         let name = format!("{:<width$}", v.name);
         writeln!(out, "{b}{name}{b:#}  {status}{note}")?;
