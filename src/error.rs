@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::id::VersionId;
+use crate::split::{LabelValue, Split};
 
 /// Result alias used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -139,8 +140,61 @@ pub enum Error {
         /// The label.
         label: String,
     },
+    /// A split was asked for that is not one: fewer than two versions, a
+    /// version twice, a weight outside 1..=99, weights not adding up to 100.
+    #[error("invalid split: {reason}")]
+    InvalidSplit {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A revision that names a split label (or a split in its history) was
+    /// used where one version is needed.
+    #[error("{rev} is split between {} versions ({split}); one version is needed here", split.shares().len())]
+    SplitLabel {
+        /// The revision text.
+        rev: String,
+        /// The prompt name.
+        name: String,
+        /// The split it names.
+        split: Split,
+    },
+    /// `split --clear` on a label that holds one version.
+    #[error("{name}@{label} is not split; it points to {value}")]
+    NotSplit {
+        /// The prompt name.
+        name: String,
+        /// The label.
+        label: String,
+        /// What it holds (one version, or nothing).
+        value: String,
+    },
+    /// `split --clear VERSION` with a version the split does not serve.
+    #[error("{} is not one of the versions of {name}@{label} ({split})", version.short())]
+    NotAShare {
+        /// The prompt name.
+        name: String,
+        /// The label.
+        label: String,
+        /// The version asked for.
+        version: VersionId,
+        /// The label's split.
+        split: Split,
+    },
+    /// An export of a label that is split for some prompts: an export holds
+    /// one version per prompt.
+    #[error(
+        "cannot export label {label}: an export holds one version per prompt, and {} split ({})",
+        if splits.len() == 1 { "this one is" } else { "these are" },
+        splits.iter().map(|(name, split)| format!("{name}@{label}: {split}")).collect::<Vec<_>>().join("; ")
+    )]
+    SplitExport {
+        /// The label.
+        label: String,
+        /// Every prompt whose label is a split, with its split.
+        splits: Vec<(String, Split)>,
+    },
     /// `--expect` did not match the label's current value.
-    #[error("{name}@{label} has moved: expected {}, found {}", expected.short(), found.as_ref().map_or("nothing".to_string(), |f| f.short().to_string()))]
+    #[error("{name}@{label} has moved: expected {}, found {}", expected.short(), found.as_ref().map_or("nothing".to_string(), |f| f.to_string()))]
     ExpectMismatch {
         /// The prompt name.
         name: String,
@@ -149,7 +203,7 @@ pub enum Error {
         /// What the caller expected.
         expected: VersionId,
         /// What the label holds now.
-        found: Option<VersionId>,
+        found: Option<LabelValue>,
     },
     /// A prompt's front matter is not valid YAML, or a key has the wrong shape.
     #[error("invalid front matter at line {line}, column {column}: {message}")]
@@ -237,20 +291,22 @@ pub enum Error {
     },
     /// A promotion would make TO need variables its current version did not.
     #[error(
-        "promoting {} to {name}@{label} would require new variables: {} (its current version {} does not)",
-        to.short(),
+        "promoting {to} to {name}@{label} would require new variables: {} ({})",
         vars.join(", "),
-        from.short()
+        match from.as_ref() {
+            LabelValue::One(id) => format!("its current version {} does not", id.short()),
+            LabelValue::Split(split) => format!("none of its current versions {split} does"),
+        }
     )]
     NewVariables {
         /// The prompt name.
         name: String,
         /// The label being moved.
         label: String,
-        /// The version leaving the label.
-        from: VersionId,
-        /// The version arriving.
-        to: VersionId,
+        /// The value leaving the label (boxed: it may be a whole split).
+        from: Box<LabelValue>,
+        /// The value arriving.
+        to: Box<LabelValue>,
         /// The newly required variables.
         vars: Vec<String>,
     },
@@ -280,7 +336,7 @@ pub enum Error {
     #[error(
         "{name}@{label} has an unresolved git merge conflict in {}: two branches moved it, to {}",
         path.display(),
-        sides.iter().map(|s| s.short()).collect::<Vec<_>>().join(" and ")
+        sides.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" and ")
     )]
     MergeConflict {
         /// The ref file.
@@ -289,8 +345,8 @@ pub enum Error {
         name: String,
         /// The label.
         label: String,
-        /// The ids in the conflict, in file order.
-        sides: Vec<VersionId>,
+        /// The values in the conflict, in file order.
+        sides: Vec<LabelValue>,
     },
     /// A release, or the rollback of one, that cannot be made.
     #[error("{reason}")]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::{Label, PromptName, Store, VersionId};
+use crate::{Label, LabelValue, PromptName, Store, VersionId};
 
 /// The manifest's file name, at the top of an export folder.
 pub const MANIFEST: &str = "promptrel-export.json";
@@ -180,17 +180,29 @@ impl Store {
     /// The version `label` points to for every prompt that has it, read and
     /// verified. Prompts without the label are listed in
     /// [`Export::skipped`]. Nothing is written.
+    ///
+    /// An export holds one version per prompt, so a label that is split for
+    /// some prompt is refused ([`crate::Error::SplitExport`], naming every
+    /// such prompt) rather than exported as one of its versions.
     pub fn export(&self, label: &Label) -> crate::Result<Export> {
         let mut prompts = Vec::new();
         let mut skipped = Vec::new();
+        let mut splits = Vec::new();
         for name in self.prompts()? {
             match self.label(&name, label)? {
-                Some(id) => {
+                Some(LabelValue::One(id)) => {
                     let bytes = self.read(&id)?;
                     prompts.push(Exported { name, id, bytes });
                 }
+                Some(LabelValue::Split(split)) => splits.push((name.to_string(), split)),
                 None => skipped.push(name),
             }
+        }
+        if !splits.is_empty() {
+            return Err(crate::Error::SplitExport {
+                label: label.to_string(),
+                splits,
+            });
         }
         Ok(Export {
             label: label.clone(),

@@ -1,7 +1,8 @@
 //! `fsck`: check every byte of a store, and repair what is safe to repair.
 //!
 //! Checked: every object re-hashed (in parallel on all cores); every ref
-//! holds a valid id of an existing object and agrees with its label's log;
+//! holds a valid id (or a valid split, every share an existing object) and
+//! agrees with its label's log;
 //! every log file is named after its content; every changelog record parses,
 //! sits in the right log, names existing objects, and chains (each move's
 //! `from` is a value its log reached before); no seq is missing; no temp
@@ -24,6 +25,7 @@ use crate::id::VersionId;
 use crate::name::{Label, PromptName};
 use crate::refs::{self, RefValue};
 use crate::release::ReleaseRecord;
+use crate::split::LabelValue;
 use crate::store::{Store, VERSIONS_LOG};
 
 /// One thing wrong with the store.
@@ -290,16 +292,19 @@ impl Checker<'_> {
                 continue;
             };
             for r in &records {
-                if known.as_ref().is_some_and(|k| !k.contains(&r.to)) {
-                    self.problem(
-                        &log,
-                        "unknown-version",
-                        format!(
-                            "{name}@{label} moved to {}, which is not a version of {name}",
-                            r.to.short()
-                        ),
-                        false,
-                    );
+                let value = r.value();
+                for id in value.versions() {
+                    if known.as_ref().is_some_and(|k| !k.contains(id)) {
+                        self.problem(
+                            &log,
+                            "unknown-version",
+                            format!(
+                                "{name}@{label} moved to {}, which is not a version of {name}",
+                                id.short()
+                            ),
+                            false,
+                        );
+                    }
                 }
             }
             self.label_ref(name, &label, Some(&records))?;
@@ -322,9 +327,9 @@ impl Checker<'_> {
         };
         let records: Vec<Record> = entries.into_iter().map(|e| e.record).collect();
         self.report.records += records.len();
-        // The `to` of every record by seq, for the chain: a record moves
-        // from a value its log reached before it.
-        let mut reached: HashSet<&VersionId> = HashSet::new();
+        // The value after every record, for the chain: a record moves from
+        // a value its log reached before it.
+        let mut reached: HashSet<LabelValue> = HashSet::new();
         let mut seqs = records.iter().map(|r| r.seq).peekable();
         let mut expected_seq = 1;
         while let Some(seq) = seqs.next() {
@@ -355,7 +360,7 @@ impl Checker<'_> {
             for r in &records[i..end] {
                 self.record(path, r, name, label, &reached);
             }
-            reached.extend(records[i..end].iter().map(|r| &r.to));
+            reached.extend(records[i..end].iter().map(Record::value));
             i = end;
         }
         Ok(Some(records))
@@ -428,7 +433,7 @@ impl Checker<'_> {
         r: &Record,
         name: &PromptName,
         label: Option<&Label>,
-        reached: &HashSet<&VersionId>,
+        reached: &HashSet<LabelValue>,
     ) {
         let seq = r.seq;
         let expected_action = match label {
@@ -455,22 +460,24 @@ impl Checker<'_> {
                 false,
             );
         }
-        if !self.found.contains(&r.to) && !self.store.objects().contains(&r.to) {
-            self.problem(
-                path,
-                "missing-object",
-                format!("seq {seq}: version {} is not in objects/", r.to.short()),
-                false,
-            );
+        for id in r.value().versions() {
+            if !self.found.contains(id) && !self.store.objects().contains(id) {
+                self.problem(
+                    path,
+                    "missing-object",
+                    format!("seq {seq}: version {} is not in objects/", id.short()),
+                    false,
+                );
+            }
         }
-        let chained = match &r.from {
+        let chained = match r.from_value() {
             None => reached.is_empty() || label.is_some() && seq == 1,
-            Some(from) => reached.contains(from) || reached.is_empty(),
+            Some(from) => reached.contains(&from) || reached.is_empty(),
         };
         if !chained {
             self.problem(path, "broken-chain", format!(
                 "seq {seq}: moves from {}, a value this log never reached before (edited by hand?)",
-                r.from.as_ref().map_or("nothing", |f| f.short()),
+                r.from_value().map_or("nothing".to_string(), |f| f.to_string()),
             ), false);
         }
     }
@@ -488,15 +495,15 @@ impl Checker<'_> {
             Ok(RefValue::Conflict(sides)) => {
                 self.report.refs += 1;
                 let message = format!(
-                    "{name}@{label} was moved differently on two git branches and the merge left both ids in the file:\n{}{}",
+                    "{name}@{label} was moved differently on two git branches and the merge left both values in the file:\n{}{}",
                     self.describe_sides(&sides, records.unwrap_or_default()),
                     self.settle_hint(name, label, &sides)
                 );
                 self.problem(&path, "merge-conflict", message, false);
                 return Ok(());
             }
-            Ok(RefValue::Id(id)) => Some(id),
             Ok(RefValue::Missing) => None,
+            Ok(value) => value.value(),
             Err(Error::Corrupt { detail, .. }) => {
                 self.report.refs += 1;
                 self.problem(&path, "bad-ref", detail, false);
@@ -507,18 +514,18 @@ impl Checker<'_> {
         if current.is_some() {
             self.report.refs += 1;
         }
-        if let Some(id) = &current
-            && !self.store.objects().contains(id)
-        {
-            self.problem(
-                &path,
-                "missing-object",
-                format!(
-                    "{name}@{label} points to {}, which is not in objects/",
-                    id.short()
-                ),
-                false,
-            );
+        for id in current.iter().flat_map(LabelValue::versions) {
+            if !self.store.objects().contains(id) {
+                self.problem(
+                    &path,
+                    "missing-object",
+                    format!(
+                        "{name}@{label} points to {}, which is not in objects/",
+                        id.short()
+                    ),
+                    false,
+                );
+            }
         }
         let Some(records) = records else {
             return Ok(());
@@ -530,7 +537,7 @@ impl Checker<'_> {
             .rev()
             .take_while(|r| r.seq == head_seq)
             .collect();
-        let mut head_values: Vec<VersionId> = head.iter().map(|r| r.to.clone()).collect();
+        let mut head_values: Vec<LabelValue> = head.iter().map(|r| r.value()).collect();
         head_values.sort();
         head_values.dedup();
         match (last, &current) {
@@ -543,19 +550,21 @@ impl Checker<'_> {
             (Some(_), _) if head_values.len() > 1 => {
                 let message = format!(
                     "{name}@{label} was moved differently on two git branches (merged); the label now points to {}:\n{}{}",
-                    current.as_ref().map_or("nothing", |c| c.short()),
+                    current
+                        .as_ref()
+                        .map_or("nothing".to_string(), |c| c.to_string()),
                     self.describe_sides(&head_values, records),
                     self.settle_hint(name, label, &head_values)
                 );
                 self.problem(&path, "unsettled-merge", message, false);
             }
-            (Some(last), _) if current.as_ref() == Some(&last.to) => {}
-            (Some(last), _) if current == last.from => {
+            (Some(last), _) if current.as_ref() == Some(&last.value()) => {}
+            (Some(last), _) if current == last.from_value() => {
                 // A crash between the record and the ref write.
                 if self.repair {
-                    refs::write(&path, &last.to)?;
+                    refs::write(&path, &last.value())?;
                 }
-                self.problem(&path, "ref-behind-log", format!("{name}@{label} is one move behind its changelog (interrupted write); the move to {} completes it", last.to.short()), self.repair);
+                self.problem(&path, "ref-behind-log", format!("{name}@{label} is one move behind its changelog (interrupted write); the move to {} completes it", last.value()), self.repair);
             }
             (Some(last), _) => {
                 let keep = current.clone().into_iter().collect::<Vec<_>>();
@@ -564,8 +573,10 @@ impl Checker<'_> {
                     "ref-disagrees",
                     format!(
                         "{name}@{label} points to {} but its changelog ends at {}.{}",
-                        current.as_ref().map_or("nothing", |c| c.short()),
-                        last.to.short(),
+                        current
+                            .as_ref()
+                            .map_or("nothing".to_string(), |c| c.to_string()),
+                        last.value(),
                         if keep.is_empty() {
                             String::new()
                         } else {
@@ -581,45 +592,32 @@ impl Checker<'_> {
     }
 
     /// One line per candidate value: which newest record moved the label there.
-    fn describe_sides(&self, sides: &[VersionId], records: &[Record]) -> String {
+    fn describe_sides(&self, sides: &[LabelValue], records: &[Record]) -> String {
         let mut out = String::new();
         for side in sides {
-            match records.iter().rev().find(|r| &r.to == side) {
+            match records.iter().rev().find(|r| &r.value() == side) {
                 Some(r) => out.push_str(&format!(
-                    "  {}: {} {}, {}: {}\n",
-                    side.short(),
+                    "  {side}: {} {}, {}: {}\n",
                     r.action.as_str(),
                     r.time,
                     r.author,
                     r.message
                 )),
-                None => out.push_str(&format!("  {}\n", side.short())),
+                None => out.push_str(&format!("  {side}\n")),
             }
         }
         out
     }
 
     /// How to record the choice, for each candidate.
-    fn settle_hint(&self, name: &PromptName, label: &Label, sides: &[VersionId]) -> String {
+    fn settle_hint(&self, name: &PromptName, label: &Label, sides: &[LabelValue]) -> String {
         let protected = self
             .store
             .config()
             .is_ok_and(|c| c.is_protected(label.as_str()));
         let choices: Vec<String> = sides
             .iter()
-            .map(|side| {
-                if protected {
-                    format!(
-                        "promptrel rollback {name} {label} --to {} -m \"settle merge\"",
-                        side.short()
-                    )
-                } else {
-                    format!(
-                        "promptrel label {name} {label} {} -m \"settle merge\"",
-                        side.short()
-                    )
-                }
-            })
+            .map(|side| settle_command(name, label, side, protected))
             .collect();
         match choices.as_slice() {
             [one] => format!("if that is the value you want, record it: `{one}`"),
@@ -786,4 +784,42 @@ fn hash_all(files: Vec<(VersionId, PathBuf)>) -> Vec<(PathBuf, String)> {
             .flat_map(|h| h.join().expect("hashing threads do not panic"))
             .collect()
     })
+}
+
+/// The command that records `value` as the value of `label`, as a logged
+/// move (to be shown between backticks). A protected label cannot be split
+/// directly: the split is made on another label, then promoted.
+pub(crate) fn settle_command(
+    name: &PromptName,
+    label: &Label,
+    value: &LabelValue,
+    protected: bool,
+) -> String {
+    match value {
+        LabelValue::One(id) if protected => format!(
+            "promptrel rollback {name} {label} --to {} -m \"settle merge\"",
+            id.short()
+        ),
+        LabelValue::One(id) => format!(
+            "promptrel label {name} {label} {} -m \"settle merge\"",
+            id.short()
+        ),
+        LabelValue::Split(split) => {
+            let shares: Vec<String> = split
+                .shares()
+                .iter()
+                .map(|s| format!("{}={}", s.version.short(), s.weight))
+                .collect();
+            let target = if protected { "OTHER" } else { label.as_str() };
+            let split = format!(
+                "promptrel split {name} {target} {} -m \"settle merge\"",
+                shares.join(" ")
+            );
+            if protected {
+                format!("{split}` then `promptrel promote {name} OTHER {label} -m \"settle merge\"")
+            } else {
+                split
+            }
+        }
+    }
 }

@@ -46,6 +46,7 @@ use crate::failpoint;
 use crate::fsutil::{self, TEMP_PREFIX};
 use crate::id::VersionId;
 use crate::name::{Label, PromptName};
+use crate::split::LabelValue;
 use crate::store::{Signature, Store};
 use crate::update::LabelState;
 
@@ -426,14 +427,16 @@ impl Store {
                     Err(e) => return Err(Error::io("reading", &path)(e)),
                 }
             }
-            let record = |action, label: Option<&Label>, seq, from: Option<VersionId>| Record {
+            let record = |action, label: Option<&Label>, seq, from: Option<LabelValue>| Record {
                 time: sig.time,
                 action,
                 prompt: f.name.to_string(),
                 label: label.map(Label::to_string),
                 seq,
-                from,
+                from: from.as_ref().map(|f| f.headline().clone()),
+                from_split: from.as_ref().and_then(|f| f.split().cloned()),
                 to: id.clone(),
+                split: None,
                 author: sig.author.clone(),
                 message: message.to_string(),
                 source: None,
@@ -448,14 +451,15 @@ impl Store {
             let version = match newest {
                 Some(newest) if *newest == id => None,
                 _ => {
-                    let record = record(Action::Add, None, *seq, newest.clone());
+                    let from = newest.clone().map(LabelValue::One);
+                    let record = record(Action::Add, None, *seq, from);
                     let path = self.versions_log(&f.name).record_path(&record);
                     Some((temps.temp(&path, &record.to_line())?, path))
                 }
             };
             let mut moves = Vec::new();
             for (label, state) in labels.iter().zip(current) {
-                if !state.moves(&id) {
+                if !state.moves(&LabelValue::One(id.clone())) {
                     continue;
                 }
                 let record = record(

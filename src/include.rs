@@ -125,10 +125,13 @@ impl Store {
             if let Ok(id) = self.resolve(&newest) {
                 versions.push((id, Vec::new(), true));
             }
-            for (label, id) in self.labels(&name).unwrap_or_default() {
-                match versions.iter_mut().find(|(v, _, _)| *v == id) {
-                    Some((_, labels, _)) => labels.push(label),
-                    None => versions.push((id, vec![label], false)),
+            for (label, value) in self.labels(&name).unwrap_or_default() {
+                // A split label points at each of its versions.
+                for id in value.versions() {
+                    match versions.iter_mut().find(|(v, _, _)| v == id) {
+                        Some((_, labels, _)) => labels.push(label.clone()),
+                        None => versions.push((id.clone(), vec![label.clone()], false)),
+                    }
                 }
             }
             for (id, labels, newest) in versions {

@@ -1,4 +1,5 @@
-//! Label refs: `refs/<name>/@<label>`, one small file holding a full version id.
+//! Label refs: `refs/<name>/@<label>`, one small file holding a full version
+//! id, or a split's line (`<id>=<weight> <id>=<weight>…`).
 
 use std::fs;
 use std::io::ErrorKind;
@@ -8,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::id::VersionId;
 use crate::name::Label;
+use crate::split::{LabelValue, Split};
 
 /// What a ref file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +18,12 @@ pub enum RefValue {
     Missing,
     /// One version id.
     Id(VersionId),
-    /// Git merge-conflict markers around two (or more) ids: the label was
-    /// moved differently on two branches and a person must choose. The ids
-    /// are in the order of the file (ours, [base,] theirs).
-    Conflict(Vec<VersionId>),
+    /// A split between several versions.
+    Split(Split),
+    /// Git merge-conflict markers around two (or more) values: the label was
+    /// moved differently on two branches and a person must choose. The
+    /// values are in the order of the file (ours, then the base if any, then theirs).
+    Conflict(Vec<LabelValue>),
 }
 
 impl RefValue {
@@ -30,9 +34,27 @@ impl RefValue {
             _ => None,
         }
     }
+
+    /// The label's value: one id or a split (`None`: missing or conflicted).
+    pub fn value(&self) -> Option<LabelValue> {
+        match self {
+            RefValue::Id(id) => Some(LabelValue::One(id.clone())),
+            RefValue::Split(split) => Some(LabelValue::Split(split.clone())),
+            RefValue::Missing | RefValue::Conflict(_) => None,
+        }
+    }
 }
 
-const CONFLICT: &str = "this label has an unresolved git merge conflict: keep one of the two ids \
+impl From<LabelValue> for RefValue {
+    fn from(value: LabelValue) -> RefValue {
+        match value {
+            LabelValue::One(id) => RefValue::Id(id),
+            LabelValue::Split(split) => RefValue::Split(split),
+        }
+    }
+}
+
+const CONFLICT: &str = "this label has an unresolved git merge conflict: keep one of the two values \
      (the label's log, `promptrel log NAME --label LABEL`, shows both moves)";
 
 /// Read the ref at `path`, telling a merge conflict apart from damage.
@@ -57,13 +79,13 @@ pub fn read_value(path: &Path) -> Result<RefValue> {
     if let Some(sides) = conflict_sides(&bytes) {
         return Ok(RefValue::Conflict(sides));
     }
-    parse(path, &bytes).map(RefValue::Id)
+    parse(path, &bytes).map(RefValue::from)
 }
 
-/// The ids between git's conflict markers (`<<<<<<<`, `|||||||`,
+/// The values between git's conflict markers (`<<<<<<<`, `|||||||`,
 /// `=======`, `>>>>>>>`), when the file is exactly one such conflict of
-/// valid ids; `None` for anything else.
-fn conflict_sides(bytes: &[u8]) -> Option<Vec<VersionId>> {
+/// valid values (ids or split lines); `None` for anything else.
+fn conflict_sides(bytes: &[u8]) -> Option<Vec<LabelValue>> {
     let text = std::str::from_utf8(bytes).ok()?;
     if !text.starts_with("<<<<<<<") {
         return None;
@@ -82,28 +104,34 @@ fn conflict_sides(bytes: &[u8]) -> Option<Vec<VersionId>> {
             closed = true;
             continue;
         }
-        let id = VersionId::parse(line)?;
-        if !sides.contains(&id) {
-            sides.push(id);
+        let value = LabelValue::parse_ref(line)?;
+        if !sides.contains(&value) {
+            sides.push(value);
         }
     }
     (closed && sides.len() >= 2).then_some(sides)
 }
 
-/// Parse a ref's content: the 64-digit id, then `\n` (a missing newline or
-/// `\r\n` from a hand edit is tolerated; anything else is refused).
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<VersionId> {
+/// Parse a ref's content: the 64-digit id or a split's line, then `\n` (a
+/// missing newline or `\r\n` from a hand edit is tolerated; anything else
+/// is refused).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<LabelValue> {
     let text = std::str::from_utf8(bytes).unwrap_or("");
     if text.contains("<<<<<<<") {
         return Err(Error::corrupt(path, CONFLICT));
     }
-    VersionId::parse(text.trim_end_matches(['\n', '\r']))
-        .ok_or_else(|| Error::corrupt(path, "a label file must hold one 64-digit version id"))
+    LabelValue::parse_ref(text.trim_end_matches(['\n', '\r'])).ok_or_else(|| {
+        Error::corrupt(
+            path,
+            "a label file must hold one 64-digit version id, or a split \
+             (`<id>=<weight>` pairs sorted by id, the weights adding up to 100)",
+        )
+    })
 }
 
-/// Point the ref at `path` to `id`, atomically.
-pub fn write(path: &Path, id: &VersionId) -> Result<()> {
-    fsutil::write_atomic(path, format!("{id}\n").as_bytes())
+/// Point the ref at `path` to `value`, atomically.
+pub fn write(path: &Path, value: &LabelValue) -> Result<()> {
+    fsutil::write_atomic(path, &value.ref_bytes())
 }
 
 /// The labels whose refs are in `dir` (the prompt's folder under `refs/`), sorted.

@@ -26,12 +26,13 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::Action;
-use crate::changelog::{self, Entry, Log, LogLine};
+use crate::changelog::{self, Entry, Log, LogLine, record_pair};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::id::{MIN_PREFIX, VersionId};
 use crate::name::{Label, PromptName};
 use crate::refs::{self, RefValue};
+use crate::split::{LabelValue, Split};
 use crate::store::{Signature, Store};
 use crate::template::VarChanges;
 use crate::update::{Move, UndoGuard};
@@ -61,15 +62,58 @@ impl ReleaseAction {
     }
 }
 
-/// One label move of a release.
+/// One label move of a release. As in a changelog record, a split value
+/// is carried whole in `from_split`/`split`, with its greatest share in
+/// `from`/`to` (FORMAT.md §6.1, §16).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseMove {
     /// The prompt.
     pub prompt: String,
-    /// The label's value before (`null`: the label did not exist).
+    /// The label's value before (`null`: the label did not exist); for a
+    /// split, its greatest share.
     pub from: Option<VersionId>,
-    /// Its value after.
+    /// The label's value before, when it was a split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_split: Option<Split>,
+    /// Its value after; for a split, its greatest share.
     pub to: VersionId,
+    /// Its value after, when it is a split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
+}
+
+impl ReleaseMove {
+    /// The move of `prompt`'s label from `from` to `to`.
+    pub fn new(prompt: String, from: Option<LabelValue>, to: &LabelValue) -> ReleaseMove {
+        let (from, from_split) = match from.as_ref().map(record_pair) {
+            Some((id, split)) => (Some(id), split),
+            None => (None, None),
+        };
+        let (to, split) = record_pair(to);
+        ReleaseMove {
+            prompt,
+            from,
+            from_split,
+            to,
+            split,
+        }
+    }
+
+    /// The label's value after the move: `split`, else `to`.
+    pub fn value(&self) -> LabelValue {
+        match &self.split {
+            Some(split) => LabelValue::Split(split.clone()),
+            None => LabelValue::One(self.to.clone()),
+        }
+    }
+
+    /// The label's value before the move: `from_split`, else `from`.
+    pub fn from_value(&self) -> Option<LabelValue> {
+        match &self.from_split {
+            Some(split) => Some(LabelValue::Split(split.clone())),
+            None => self.from.clone().map(LabelValue::One),
+        }
+    }
 }
 
 /// A release record (one line of the release log).
@@ -105,6 +149,29 @@ impl LogLine for ReleaseRecord {
 
     fn time(&self) -> Timestamp {
         self.time
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        for m in &self.moves {
+            if m.split
+                .as_ref()
+                .is_some_and(|s| s.headline().version != m.to)
+            {
+                return Err(format!(
+                    "{}: `to` must be the greatest share of `split`",
+                    m.prompt
+                ));
+            }
+            if let Some(split) = &m.from_split
+                && m.from.as_ref() != Some(&split.headline().version)
+            {
+                return Err(format!(
+                    "{}: `from` must be the greatest share of `from_split`",
+                    m.prompt
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -214,7 +281,7 @@ impl Store {
         &self,
         name: &PromptName,
         label: &Label,
-    ) -> Result<Option<VersionId>> {
+    ) -> Result<Option<LabelValue>> {
         Ok(self.pending_release()?.and_then(|p| {
             (p.record.label == label.as_str())
                 .then(|| {
@@ -222,7 +289,7 @@ impl Store {
                         .moves
                         .into_iter()
                         .find(|m| m.prompt == name.as_str())
-                        .map(|m| m.to)
+                        .map(|m| m.value())
                 })
                 .flatten()
         }))
@@ -247,8 +314,9 @@ impl Store {
                 fsutil::write_atomic(&log.record_path(&record), &record.to_line())?;
             }
             let path = self.ref_path(&name, &label);
-            if refs::read_value(&path)?.id() != Some(&m.to) {
-                refs::write(&path, &m.to)?;
+            let to = m.value();
+            if refs::read_value(&path)?.value().as_ref() != Some(&to) {
+                refs::write(&path, &to)?;
             }
         }
         let line = pending.record.to_line();
@@ -309,11 +377,7 @@ impl Store {
             if !removed.is_empty() {
                 removed_vars.push((name.to_string(), removed));
             }
-            moves.push(ReleaseMove {
-                prompt: name.to_string(),
-                from: state.from(),
-                to: target,
-            });
+            moves.push(ReleaseMove::new(name.to_string(), state.from(), &target));
         }
         if moves.is_empty() {
             return Ok(Released {
@@ -366,7 +430,7 @@ impl Store {
         for m in &target.record.moves {
             let name = PromptName::new(&m.prompt)?;
             self.settle(&name, &label)?;
-            let Some(back) = m.from.clone() else {
+            let Some(back) = m.from_value() else {
                 return Err(Error::InvalidRelease {
                     reason: format!(
                         "{name}@{label} did not exist before release {}, and labels are never removed; move it with `promptrel rollback {name} {label} --to VERSION`",
@@ -375,22 +439,20 @@ impl Store {
                 });
             };
             let now = self.label_value(&name, &label)?;
-            if now.id() != Some(&m.to) {
+            let released = m.value();
+            if now.value().as_ref() != Some(&released) {
                 moved_since.push(format!(
                     "{name}@{label} is now {}",
                     match &now {
                         RefValue::Id(id) => id.short().to_string(),
+                        RefValue::Split(split) => format!("split {split}"),
                         RefValue::Missing => "missing".to_string(),
                         RefValue::Conflict(_) => "in a merge conflict".to_string(),
                     }
                 ));
                 continue;
             }
-            moves.push(ReleaseMove {
-                prompt: name.to_string(),
-                from: Some(m.to.clone()),
-                to: back,
-            });
+            moves.push(ReleaseMove::new(name.to_string(), Some(released), &back));
         }
         if !moved_since.is_empty() {
             return Err(Error::InvalidRelease {
@@ -449,7 +511,7 @@ impl Store {
                     .newest()?
                     .and_then(|r| r.release)
                     == release.record.undoes;
-            self.move_label(&name, &label, &m.to, how, sig, &mut guard)?;
+            self.move_label(&name, &label, &m.value(), how, sig, &mut guard)?;
         }
         let log = self.releases_log();
         let path = log.record_path(&release.record);
@@ -482,7 +544,9 @@ fn member_record(
         label: Some(label.to_string()),
         seq,
         from: m.from.clone(),
+        from_split: m.from_split.clone(),
         to: m.to.clone(),
+        split: m.split.clone(),
         author: release.record.author.clone(),
         message: release.record.message.clone(),
         source: release.record.source.clone(),

@@ -1,23 +1,72 @@
 //! Resolving a revision (`NAME`, `NAME~N`, `NAME@LABEL`, `NAME@LABEL~N`,
-//! `NAME@PREFIX`) to a version id, reading only what that form needs.
+//! `NAME@PREFIX`) to a version id, reading only what that form needs; and,
+//! for a label that is split, choosing one of its versions for a key.
 
 use crate::changelog::{Record, Reverse};
 use crate::error::{Error, Result};
 use crate::id::{MIN_PREFIX, VersionId};
 use crate::name::{Label, PromptName};
 use crate::rev::{Rev, Spec};
+use crate::split::{LabelValue, Served, Split};
 use crate::store::Store;
 
 impl Store {
-    /// Resolve a revision to a version id (the object is not read).
+    /// Resolve a revision to one version id (the object is not read).
+    ///
+    /// A label that is split between several versions (now, or at `~N`) is
+    /// [`Error::SplitLabel`]: use [`Store::resolve_keyed`] to pick one of
+    /// them, or [`Store::resolve_value`] to see the split.
     pub fn resolve(&self, rev: &Rev) -> Result<VersionId> {
+        match self.resolve_value(rev)? {
+            LabelValue::One(id) => Ok(id),
+            LabelValue::Split(split) => Err(Error::SplitLabel {
+                rev: rev.to_string(),
+                name: rev.name.to_string(),
+                split,
+            }),
+        }
+    }
+
+    /// Resolve a revision to the version it serves to `key`: for a split
+    /// label, the share chosen by the key's bucket (FORMAT.md §5.1), so
+    /// the same key always gets the same version; without a key, a share
+    /// drawn at random by weight. Any other revision serves its one
+    /// version, whatever the key.
+    pub fn resolve_keyed(&self, rev: &Rev, key: Option<&str>) -> Result<Served> {
+        match self.resolve_value(rev)? {
+            LabelValue::One(id) => Ok(Served {
+                id,
+                split: None,
+                bucket: None,
+            }),
+            LabelValue::Split(split) => {
+                let Spec::LabelOrPrefix(text) = &rev.spec else {
+                    unreachable!("only labels hold splits")
+                };
+                let label = Label::new(text)?;
+                let bucket = match key {
+                    Some(key) => Split::bucket(&rev.name, &label, key),
+                    None => Split::random_bucket(),
+                };
+                Ok(Served {
+                    id: split.pick(bucket).version.clone(),
+                    split: Some(split),
+                    bucket: Some(bucket),
+                })
+            }
+        }
+    }
+
+    /// Resolve a revision to what it names: one version, or (for a label,
+    /// now or `~N` changes ago) possibly a split.
+    pub fn resolve_value(&self, rev: &Rev) -> Result<LabelValue> {
         let name = &rev.name;
         match &rev.spec {
             Spec::Newest => {
                 self.require_prompt(name)?;
                 // The newest version is the last `add`; N back is N records earlier.
                 let adds = self.versions_log(name).reverse()?;
-                nth_back(adds, rev, rev.back, |r| Some(r.to))
+                nth_back(adds, rev, rev.back, |r| Some(LabelValue::One(r.to)))
             }
             Spec::LabelOrPrefix(text) => {
                 let label = Label::new(text)?;
@@ -27,10 +76,10 @@ impl Store {
                     }
                     // The value N changes ago is what the N-th newest move came from.
                     let moves = self.label_log(name, &label).reverse()?;
-                    return nth_back(moves, rev, rev.back - 1, |r| r.from);
+                    return nth_back(moves, rev, rev.back - 1, |r| r.from_value());
                 }
                 if text.len() >= MIN_PREFIX && crate::id::is_lower_hex(text) && rev.back == 0 {
-                    return self.resolve_prefix(name, text);
+                    return self.resolve_prefix(name, text).map(LabelValue::One);
                 }
                 self.require_prompt(name)?;
                 let labels: Vec<String> = self
@@ -44,7 +93,7 @@ impl Store {
                     suggestions: similar_to(text, labels),
                 })
             }
-            Spec::Prefix(prefix) => self.resolve_prefix(name, prefix),
+            Spec::Prefix(prefix) => self.resolve_prefix(name, prefix).map(LabelValue::One),
         }
     }
 
@@ -103,8 +152,8 @@ fn nth_back(
     records: Reverse,
     rev: &Rev,
     skip: usize,
-    pick: impl Fn(Record) -> Option<VersionId>,
-) -> Result<VersionId> {
+    pick: impl Fn(Record) -> Option<LabelValue>,
+) -> Result<LabelValue> {
     let mut usable = 0usize;
     for (i, record) in records.enumerate() {
         match (i == skip, pick(record?)) {

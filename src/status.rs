@@ -19,10 +19,12 @@ use std::path::{Path, PathBuf};
 use crate::changelog::{Action, Record};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::fsck::settle_command;
 use crate::history::LogFilter;
 use crate::id::VersionId;
 use crate::name::{Label, PromptName};
 use crate::refs;
+use crate::split::LabelValue;
 use crate::store::Store;
 
 /// What `status` found, see [`Store::status`].
@@ -153,8 +155,8 @@ impl FindingKind {
 /// A label whose ref agrees with its changelog, for comparing labels.
 struct Head {
     label: Label,
-    id: VersionId,
-    /// The newest record of its log (its `to` is `id`).
+    value: LabelValue,
+    /// The newest record of its log (its value is `value`).
     newest: Record,
     /// When the newest record that is not a rollback is a promotion from
     /// another label of this prompt: that label.
@@ -359,8 +361,8 @@ impl Store {
         };
         let ref_path = self.ref_path(name, label);
         let shown = self.display_path(&ref_path);
-        let id = match self.label(name, label) {
-            Ok(Some(id)) => id,
+        let value = match self.label(name, label) {
+            Ok(Some(value)) => value,
             // Removed since the listing (a concurrent writer or checkout).
             Ok(None) => return Ok(None),
             Err(Error::Corrupt { path, detail }) => {
@@ -369,42 +371,62 @@ impl Store {
                     &path,
                     format!("{name}@{label}: {detail}"),
                     format!(
-                        "make {} hold the one id the label should have (`promptrel log {name} --label {label}` shows its moves), then `promptrel fsck`",
+                        "make {} hold the value the label should have (`promptrel log {name} --label {label}` shows its moves), then `promptrel fsck`",
                         self.display_path(&path)
                     ),
                 ));
                 return Ok(None);
             }
             Err(Error::MergeConflict { path, sides, .. }) => {
-                let ids: Vec<&str> = sides.iter().map(|s| s.short()).collect();
-                let settle = if config.is_protected(label.as_str()) {
-                    format!("promptrel rollback {name} {label} --to ID -m \"…\"")
+                let shown: Vec<String> = sides.iter().map(ToString::to_string).collect();
+                let protected = config.is_protected(label.as_str());
+                let next = if sides.iter().all(|s| s.id().is_some()) {
+                    let settle = if protected {
+                        format!("promptrel rollback {name} {label} --to ID -m \"…\"")
+                    } else {
+                        format!("promptrel label {name} {label} ID -m \"…\"")
+                    };
+                    format!(
+                        "choose one with `{settle}` (ID: {}); `promptrel fsck` shows who moved it where",
+                        shown.join(" or ")
+                    )
                 } else {
-                    format!("promptrel label {name} {label} ID -m \"…\"")
+                    // A side is a split: each side has its own command.
+                    let commands: Vec<String> = sides
+                        .iter()
+                        .map(|side| settle_command(name, label, side, protected))
+                        .collect();
+                    format!(
+                        "choose one with `{}`; `promptrel fsck` shows who moved it where",
+                        commands.join("` or `")
+                    )
                 };
                 out.push(finding(
                     FindingKind::BadRef,
                     &path,
                     format!(
                         "{name}@{label} has an unresolved git merge conflict: two branches moved it, to {}",
-                        ids.join(" and ")
+                        shown.join(" and ")
                     ),
-                    format!(
-                        "choose one with `{settle}` (ID: {}); `promptrel fsck` shows who moved it where",
-                        ids.join(" or ")
-                    ),
+                    next,
                 ));
                 return Ok(None);
             }
             Err(e) => return Err(e),
         };
-        if !self.objects().contains(&id) {
+        let missing: Vec<&str> = value
+            .versions()
+            .into_iter()
+            .filter(|id| !self.objects().contains(id))
+            .map(VersionId::short)
+            .collect();
+        if !missing.is_empty() {
             out.push(finding(
                 FindingKind::MissingObject,
                 &ref_path,
                 format!(
                     "{name}@{label} points to {}, whose object is not in .promptrel/objects (not committed to git?)",
-                    id.short()
+                    missing.join(" and ")
                 ),
                 "commit .promptrel/objects where the version was added; `promptrel fsck` lists every missing object".into(),
             ));
@@ -433,8 +455,7 @@ impl Store {
                     FindingKind::UnloggedLabel,
                     &ref_path,
                     format!(
-                        "{name}@{label} points to {} but has no changelog: it was not set by promptrel",
-                        id.short()
+                        "{name}@{label} points to {value} but has no changelog: it was not set by promptrel",
                     ),
                     format!(
                         "remove {shown} and set the label with `promptrel label` or `promptrel promote`, so the move is logged"
@@ -447,35 +468,24 @@ impl Store {
                 return Ok(None);
             }
         };
-        if newest.to != id {
-            let (kind, message, next) = if newest.from.as_ref() == Some(&id) {
+        let logged = newest.value();
+        if logged != value {
+            let (kind, message, next) = if newest.from_value().as_ref() == Some(&value) {
                 (
                     FindingKind::RefBehindLog,
                     format!(
-                        "{name}@{label} is one move behind its changelog (an interrupted write): it holds {}, the changelog moved it to {}",
-                        id.short(),
-                        newest.to.short()
+                        "{name}@{label} is one move behind its changelog (an interrupted write): it holds {value}, the changelog moved it to {logged}"
                     ),
                     "promptrel fsck --repair".to_string(),
                 )
             } else {
-                let settle = if config.is_protected(label.as_str()) {
-                    format!(
-                        "promptrel rollback {name} {label} --to {} -m \"…\"",
-                        newest.to.short()
-                    )
-                } else {
-                    format!(
-                        "promptrel label {name} {label} {} -m \"…\"",
-                        newest.to.short()
-                    )
-                };
+                let settle =
+                    settle_command(name, label, &logged, config.is_protected(label.as_str()))
+                        .replace("settle merge", "…");
                 (
                     FindingKind::RefDisagrees,
                     format!(
-                        "{name}@{label} points to {} but its changelog ends at {} (edited by hand, or a merge kept one side of the ref and the other of the log)",
-                        id.short(),
-                        newest.to.short()
+                        "{name}@{label} points to {value} but its changelog ends at {logged} (edited by hand, or a merge kept one side of the ref and the other of the log)"
                     ),
                     format!(
                         "`{settle}` returns it to what the changelog says, as a logged move; move it on from there"
@@ -501,7 +511,7 @@ impl Store {
             .filter(|s| s != label);
         Ok(Some(Head {
             label: label.clone(),
-            id,
+            value,
             newest,
             promoted_from,
         }))
@@ -550,11 +560,11 @@ fn promotion_status(name: &PromptName, heads: &[Head], out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        if from.id == to.id {
+        if from.value == to.value {
             continue;
         }
         let (f, t) = (&from.label, &to.label);
-        let (fs, ts) = (from.id.short(), to.id.short());
+        let (fs, ts) = (&from.value, &to.value);
         // Rolled back, and the source has not moved since: it still holds
         // what was taken back (or what was promoted before).
         let finding = if to.newest.action == Action::Rollback && from.newest.time <= to.newest.time

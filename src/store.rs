@@ -17,6 +17,7 @@ use crate::lock::{self, StoreLock};
 use crate::name::{Label, PromptName};
 use crate::objects::Objects;
 use crate::refs::{self, RefValue};
+use crate::split::LabelValue;
 
 /// Name of the store folder.
 pub const DIR_NAME: &str = ".promptrel";
@@ -59,8 +60,8 @@ pub struct Store {
 pub struct PromptInfo {
     /// The prompt.
     pub name: PromptName,
-    /// Its labels and the versions they point to, sorted by label.
-    pub labels: Vec<(Label, VersionId)>,
+    /// Its labels and their values (one version or a split), sorted by label.
+    pub labels: Vec<(Label, LabelValue)>,
 }
 
 impl Store {
@@ -217,8 +218,9 @@ impl Store {
         self.objects.read(id)
     }
 
-    /// What `label` of `name` points to now (`None`: no such label).
-    pub fn label(&self, name: &PromptName, label: &Label) -> Result<Option<VersionId>> {
+    /// What `label` of `name` holds now, one version or a split (`None`:
+    /// no such label).
+    pub fn label(&self, name: &PromptName, label: &Label) -> Result<Option<LabelValue>> {
         // A release committed but not complete: its values, for all of its
         // labels or none (release.rs).
         if let Some(to) = self.pending_value(name, label)? {
@@ -226,7 +228,8 @@ impl Store {
         }
         match self.label_value(name, label)? {
             RefValue::Missing => Ok(None),
-            RefValue::Id(id) => Ok(Some(id)),
+            RefValue::Id(id) => Ok(Some(LabelValue::One(id))),
+            RefValue::Split(split) => Ok(Some(LabelValue::Split(split))),
             RefValue::Conflict(sides) => Err(Error::MergeConflict {
                 path: self.ref_path(name, label),
                 name: name.to_string(),
@@ -241,12 +244,12 @@ impl Store {
         refs::read_value(&self.ref_path(name, label))
     }
 
-    /// Every label of `name`, sorted, with its version.
-    pub fn labels(&self, name: &PromptName) -> Result<Vec<(Label, VersionId)>> {
+    /// Every label of `name`, sorted, with its value.
+    pub fn labels(&self, name: &PromptName) -> Result<Vec<(Label, LabelValue)>> {
         let mut out = Vec::new();
         for label in refs::labels_in(&self.prompt_path("refs", name))? {
-            if let Some(id) = self.label(name, &label)? {
-                out.push((label, id));
+            if let Some(value) = self.label(name, &label)? {
+                out.push((label, value));
             }
         }
         Ok(out)

@@ -352,9 +352,27 @@ pub struct VarChanges {
 /// Compare two versions' variables; `None` when either does not parse
 /// (invalid front matter, not UTF-8, or not a valid template).
 pub fn compare(leaving: &[u8], arriving: &[u8]) -> Option<VarChanges> {
-    let (old, new) = (Prompt::parse(leaving).ok()?, Prompt::parse(arriving).ok()?);
-    let (old_required, new_required) = (old.required(), new.required());
-    let (old_known, new_known) = (old.known(), new.known());
+    compare_all(&[leaving], &[arriving])
+}
+
+/// [`compare`] for labels that serve several versions (a split): callers
+/// already pass every variable some leaving version requires, since any of
+/// them may be served, so a variable is newly required when some arriving
+/// version requires it and no leaving version did; it is removed when some
+/// leaving version knew it and no arriving version does. `None` when any
+/// version does not parse.
+pub fn compare_all(leaving: &[&[u8]], arriving: &[&[u8]]) -> Option<VarChanges> {
+    let union = |versions: &[&[u8]]| -> Option<(BTreeSet<String>, BTreeSet<String>)> {
+        let (mut required, mut known) = (BTreeSet::new(), BTreeSet::new());
+        for bytes in versions {
+            let prompt = Prompt::parse(bytes).ok()?;
+            required.extend(prompt.required());
+            known.extend(prompt.known());
+        }
+        Some((required, known))
+    };
+    let ((old_required, old_known), (new_required, new_known)) =
+        (union(leaving)?, union(arriving)?);
     Some(VarChanges {
         new_required: new_required.difference(&old_required).cloned().collect(),
         removed: old_known.difference(&new_known).cloned().collect(),

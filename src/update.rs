@@ -14,7 +14,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::changelog::{self, Action, Head, Log, Record};
+use crate::changelog::{self, Action, Head, Log, Record, record_pair};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -22,6 +22,7 @@ use crate::id::VersionId;
 use crate::name::{Label, PromptName};
 use crate::refs::{self, RefValue};
 use crate::rev::{Rev, Spec};
+use crate::split::{LabelValue, Share, Split};
 use crate::store::{Signature, Store};
 use crate::template::{self, VarChanges};
 
@@ -65,7 +66,9 @@ impl Store {
                 label: None,
                 seq: head.next_seq,
                 from: newest,
+                from_split: None,
                 to: id.clone(),
+                split: None,
                 author: sig.author.clone(),
                 message: message.to_string(),
                 source: None,
@@ -81,7 +84,8 @@ impl Store {
         let mut moved = Vec::new();
         for label in labels {
             let how = Move::new(Action::Label, message);
-            moved.push(self.move_label(name, label, &id, how, sig, &mut guard)?);
+            let to = LabelValue::One(id.clone());
+            moved.push(self.move_label(name, label, &to, how, sig, &mut guard)?);
         }
         guard.commit();
         Ok(Added {
@@ -108,7 +112,105 @@ impl Store {
         let target = Rev::parse_in(name, target)?;
         let how = Move::new(Action::Label, message);
         self.guarded_move(name, label, expect, sig, |store| {
-            Ok((store.resolve(&target)?, how))
+            Ok((LabelValue::One(store.resolve(&target)?), how))
+        })
+    }
+
+    /// Split `label` of `name` between several versions: each `(version,
+    /// weight)` names a version of NAME (an id, a prefix, or a label holding
+    /// one version) and the percent of keys it serves; at least two
+    /// versions, each once, weights 1 to 99 adding up to 100. Protected
+    /// labels are refused: split another label and promote it. With
+    /// `expect`, fail with [`Error::ExpectMismatch`] unless the label still
+    /// points at that version.
+    pub fn split(
+        &self,
+        name: &PromptName,
+        label: &Label,
+        shares: &[(&str, u8)],
+        expect: Option<&str>,
+        message: &str,
+        sig: &Signature,
+    ) -> Result<Moved> {
+        refuse_protected(&self.config()?, std::slice::from_ref(label))?;
+        let weights: Vec<u8> = shares.iter().map(|(_, w)| *w).collect();
+        Split::check_weights(&weights)?;
+        let shares = shares
+            .iter()
+            .map(|(version, weight)| Ok((Rev::parse_in(name, version)?, *weight)))
+            .collect::<Result<Vec<_>>>()?;
+        let how = Move::new(Action::Split, message);
+        self.guarded_move(name, label, expect, sig, |store| {
+            let shares = shares
+                .iter()
+                .map(|(rev, weight)| {
+                    Ok(Share {
+                        version: store.resolve(rev)?,
+                        weight: *weight,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok((LabelValue::Split(Split::new(shares)?), how))
+        })
+    }
+
+    /// End the split of `label`: point it at `keep` (one of the split's
+    /// versions), or by default at the split's greatest share (on a tie, the
+    /// first in ref order). Recorded as a `split` action; protected labels
+    /// are refused, as for [`Store::split`]. A label that is not split is
+    /// [`Error::NotSplit`], unless it already holds `keep` (nothing changes).
+    pub fn clear_split(
+        &self,
+        name: &PromptName,
+        label: &Label,
+        keep: Option<&str>,
+        expect: Option<&str>,
+        message: &str,
+        sig: &Signature,
+    ) -> Result<Moved> {
+        refuse_protected(&self.config()?, std::slice::from_ref(label))?;
+        let keep = keep.map(|k| Rev::parse_in(name, k)).transpose()?;
+        let how = Move::new(Action::Split, message);
+        self.guarded_move(name, label, expect, sig, |store| {
+            let split = match store.label(name, label)? {
+                Some(LabelValue::Split(split)) => split,
+                // Already cleared to the version asked for (a re-run, say
+                // after a crash): nothing to do, as for any move.
+                Some(LabelValue::One(id))
+                    if keep
+                        .as_ref()
+                        .is_some_and(|k| store.resolve(k).ok() == Some(id.clone())) =>
+                {
+                    return Ok((LabelValue::One(id), how));
+                }
+                Some(LabelValue::One(id)) => {
+                    return Err(Error::NotSplit {
+                        name: name.to_string(),
+                        label: label.to_string(),
+                        value: id.short().to_string(),
+                    });
+                }
+                None => {
+                    store.require_prompt(name)?;
+                    return Err(store.unknown_label(name, label)?);
+                }
+            };
+            let kept = match &keep {
+                Some(rev) => {
+                    let id = store.resolve(rev)?;
+                    if split.weight_of(&id).is_none() {
+                        return Err(Error::NotAShare {
+                            name: name.to_string(),
+                            label: label.to_string(),
+                            version: id,
+                            split,
+                        });
+                    }
+                    id
+                }
+                None => split.headline().version.clone(),
+            };
+            Ok((LabelValue::One(kept), how))
         })
     }
 
@@ -116,13 +218,17 @@ impl Store {
     /// points to. With `options.expect`, fail with [`Error::ExpectMismatch`]
     /// unless `to` still points at that version.
     ///
-    /// The variable guard: when `to` already points at another version and
-    /// both versions parse ([`template::compare`]), fail with
-    /// [`Error::NewVariables`] if the arriving version requires a variable
-    /// (used by its body, without a default, not optional) that the leaving
-    /// one did not, unless `options.allow_new_vars`. The returned [`Moved`]
-    /// lists the variables the leaving version knew and the arriving one does
-    /// not, for a warning. The check runs under the lock, on the values moved.
+    /// `from` may be a split label: `to` then gets the whole split (this is
+    /// how a protected label such as `prod` comes to be split).
+    ///
+    /// The variable guard: when `to` already points at another value and
+    /// every version involved parses ([`template::compare_all`]), fail with
+    /// [`Error::NewVariables`] if an arriving version requires a variable
+    /// (used by its body, without a default, not optional) that no leaving
+    /// one did, unless `options.allow_new_vars`. The returned [`Moved`]
+    /// lists the variables the leaving versions knew and the arriving ones
+    /// do not, for a warning. The check runs under the lock, on the values
+    /// moved.
     pub fn promote(
         &self,
         name: &PromptName,
@@ -145,7 +251,7 @@ impl Store {
             {
                 store.settle(name, &source)?;
             }
-            let target = store.resolve(&from)?;
+            let target = store.resolve_value(&from)?;
             vars = store.variable_guard(name, to, &target, options.allow_new_vars)?;
             Ok((target, how))
         })?;
@@ -156,27 +262,31 @@ impl Store {
 
     /// The variable guard of [`Store::promote`] for moving `label` of
     /// `name` to `target`: the variables that change, or
-    /// [`Error::NewVariables`].
+    /// [`Error::NewVariables`]. When either value is a split, the required
+    /// variables of all its versions count ([`template::compare_all`]).
     pub(crate) fn variable_guard(
         &self,
         name: &PromptName,
         label: &Label,
-        target: &VersionId,
+        target: &LabelValue,
         allow_new_vars: bool,
     ) -> Result<VarChanges> {
-        if let Some(current) = self.label_value(name, label)?.id().cloned()
+        if let Some(current) = self.label_value(name, label)?.value()
             && &current != target
             // A damaged version is not compared: the move reports a
             // damaged target, and a damaged current one may be left.
-            && let (Ok(leaving), Ok(arriving)) = (self.read(&current), self.read(target))
-            && let Some(changes) = template::compare(&leaving, &arriving)
+            && let (Ok(leaving), Ok(arriving)) = (self.read_versions(&current), self.read_versions(target))
+            && let Some(changes) = template::compare_all(
+                &leaving.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                &arriving.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+            )
         {
             if !changes.new_required.is_empty() && !allow_new_vars {
                 return Err(Error::NewVariables {
                     name: name.to_string(),
                     label: label.to_string(),
-                    from: current,
-                    to: target.clone(),
+                    from: Box::new(current),
+                    to: Box::new(target.clone()),
                     vars: changes.new_required,
                 });
             }
@@ -204,7 +314,7 @@ impl Store {
                 return Err(store.unknown_label(name, label)?);
             }
             let target = match &to {
-                Some(rev) => store.resolve(rev)?,
+                Some(rev) => LabelValue::One(store.resolve(rev)?),
                 None => {
                     how.undo = true;
                     store.undo_target(name, label)?
@@ -224,7 +334,7 @@ impl Store {
         label: &Label,
         expect: Option<&str>,
         sig: &Signature,
-        target: impl FnOnce(&Store) -> Result<(VersionId, Move<'m>)>,
+        target: impl FnOnce(&Store) -> Result<(LabelValue, Move<'m>)>,
     ) -> Result<Moved> {
         let expect = expect.map(|e| Rev::parse_in(name, e)).transpose()?;
         let _lock = self.write_lock()?;
@@ -241,7 +351,7 @@ impl Store {
 
     /// Walk the label's log from the newest record: every undo hides the
     /// newest change not yet hidden, so repeated rollbacks walk further back.
-    fn undo_target(&self, name: &PromptName, label: &Label) -> Result<VersionId> {
+    fn undo_target(&self, name: &PromptName, label: &Label) -> Result<LabelValue> {
         let mut pending_undos = 0usize;
         for record in self.label_log(name, label).reverse()? {
             let record = record?;
@@ -250,7 +360,7 @@ impl Store {
             } else if pending_undos > 0 {
                 pending_undos -= 1;
             } else {
-                return record.from.ok_or_else(|| Error::NothingToRollBack {
+                return record.from_value().ok_or_else(|| Error::NothingToRollBack {
                     name: name.to_string(),
                     label: label.to_string(),
                 });
@@ -262,11 +372,20 @@ impl Store {
         })
     }
 
+    /// The verified bytes of every version `value` serves, in ref order.
+    fn read_versions(&self, value: &LabelValue) -> Result<Vec<Vec<u8>>> {
+        value
+            .versions()
+            .into_iter()
+            .map(|id| self.read(id))
+            .collect()
+    }
+
     fn check_expect(&self, name: &PromptName, label: &Label, expect: Option<&Rev>) -> Result<()> {
         let Some(expect) = expect else { return Ok(()) };
         let expected = self.resolve(expect)?;
-        let found = self.label_value(name, label)?.id().cloned();
-        if found.as_ref() != Some(&expected) {
+        let found = self.label_value(name, label)?.value();
+        if found.as_ref().and_then(LabelValue::id) != Some(&expected) {
             return Err(Error::ExpectMismatch {
                 name: name.to_string(),
                 label: label.to_string(),
@@ -294,14 +413,14 @@ impl Store {
         // hand edit, a merge resolution): it is left as they chose, and
         // `fsck` reports the disagreement.
         let current = match refs::read_value(&path)? {
-            RefValue::Missing => None,
-            RefValue::Id(id) => Some(id),
             RefValue::Conflict(_) => return Ok(()),
+            value => value.value(),
         };
-        if current != last.from || current.as_ref() == Some(&last.to) {
+        let logged = last.value();
+        if current != last.from_value() || current.as_ref() == Some(&logged) {
             return Ok(());
         }
-        refs::write(&path, &last.to)?;
+        refs::write(&path, &logged)?;
         Ok(())
     }
 
@@ -316,7 +435,7 @@ impl Store {
         &self,
         name: &PromptName,
         label: &Label,
-        to: &VersionId,
+        to: &LabelValue,
         how: Move<'_>,
         sig: &Signature,
         guard: &mut UndoGuard,
@@ -324,18 +443,27 @@ impl Store {
         let ref_path = self.ref_path(name, label);
         let state = self.label_state(name, label)?;
         // Never point a label at bytes that would be refused when read.
-        self.objects().read(to)?;
+        for id in to.versions() {
+            self.objects().read(id)?;
+        }
         let from = state.from();
         let changed = state.moves(to);
         if changed {
+            let (from_id, from_split) = match from.as_ref().map(record_pair) {
+                Some((id, split)) => (Some(id), split),
+                None => (None, None),
+            };
+            let (to_id, split) = record_pair(to);
             let record = Record {
                 time: sig.time,
                 action: how.action,
                 prompt: name.to_string(),
                 label: Some(label.to_string()),
                 seq: state.head.next_seq,
-                from: from.clone(),
-                to: to.clone(),
+                from: from_id,
+                from_split,
+                to: to_id,
+                split,
                 author: sig.author.clone(),
                 message: how.message.to_string(),
                 source: how.source,
@@ -344,7 +472,7 @@ impl Store {
                 release: how.release.clone(),
             };
             guard.record(&self.label_log(name, label), record)?;
-            if state.current.id() != Some(to) {
+            if state.current.value().as_ref() != Some(to) {
                 guard.replacing(&ref_path)?;
                 refs::write(&ref_path, to)?;
             }
@@ -370,8 +498,8 @@ impl Store {
 pub(crate) struct LabelState {
     /// What its ref holds.
     pub current: RefValue,
-    /// The `to` of the newest record of its log.
-    pub logged: Option<VersionId>,
+    /// The value after the newest record of its log.
+    pub logged: Option<LabelValue>,
     /// The end of its log.
     pub head: Head,
 }
@@ -379,16 +507,17 @@ pub(crate) struct LabelState {
 impl LabelState {
     /// The `from` of the next record: where the log says the label is
     /// (where the ref says, for a label with no log yet).
-    pub fn from(&self) -> Option<VersionId> {
-        self.logged.clone().or_else(|| self.current.id().cloned())
+    pub fn from(&self) -> Option<LabelValue> {
+        self.logged.clone().or_else(|| self.current.value())
     }
 
     /// Whether pointing the label at `to` writes anything: the ref or its
     /// log (after a hand edit or a merge) is somewhere else, or the log
     /// forked in a git merge and this move records the choice (even when
-    /// the ref and the newest record already hold `to`).
-    pub fn moves(&self, to: &VersionId) -> bool {
-        self.current.id() != Some(to)
+    /// the ref and the newest record already hold `to`). Values are
+    /// compared whole: a split equals only a split with the same shares.
+    pub fn moves(&self, to: &LabelValue) -> bool {
+        self.current.value().as_ref() != Some(to)
             || self.logged.as_ref().is_some_and(|l| l != to)
             || self.head.forked
     }
@@ -400,7 +529,7 @@ impl Store {
         let head = self.label_log(name, label).head()?;
         Ok(LabelState {
             current,
-            logged: head.newest.as_ref().map(|r| r.to.clone()),
+            logged: head.newest.as_ref().map(Record::value),
             head,
         })
     }
@@ -426,10 +555,10 @@ pub struct Moved {
     pub name: PromptName,
     /// The label.
     pub label: Label,
-    /// Where it pointed before.
-    pub from: Option<VersionId>,
-    /// Where it points now.
-    pub to: VersionId,
+    /// What it held before (`None`: the label did not exist).
+    pub from: Option<LabelValue>,
+    /// What it holds now: one version, or a split.
+    pub to: LabelValue,
     /// False when the label already pointed there (nothing was written).
     pub changed: bool,
     /// `promote`: variables the arriving version requires and the leaving

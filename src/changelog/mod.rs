@@ -3,7 +3,7 @@
 //!
 //! - The log `+versions` of a prompt: one `add` record per new version.
 //! - The log `@<label>`: every move of that label (`label`, `promote`,
-//!   `rollback`), like a git reflog.
+//!   `rollback`, `split`), like a git reflog.
 //!
 //! Each record carries a `seq`, its place in its log; a log is read newest
 //! first, in order of `seq` (then time, then bytes, for records two git
@@ -25,4 +25,5 @@ pub use files::{
     read_pack, read_record, scan, shard_of,
 };
 pub use reader::Reverse;
+pub(crate) use record::record_pair;
 pub use record::{Action, Entry, LogLine, Meta, Record, parse, to_line};

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::id::VersionId;
+use crate::split::{LabelValue, Split};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ pub enum Action {
     Promote,
     /// A label was moved back.
     Rollback,
+    /// A label was split between several versions, or its split ended
+    /// (`split --clear`).
+    Split,
 }
 
 impl Action {
@@ -29,6 +33,7 @@ impl Action {
             Action::Label => "label",
             Action::Promote => "promote",
             Action::Rollback => "rollback",
+            Action::Split => "split",
         }
     }
 }
@@ -50,10 +55,20 @@ pub struct Record {
     /// wrote a record give two records the same `seq`; both are kept.
     pub seq: u64,
     /// The label's previous version; `null` when it did not exist. For
-    /// `add`, the previous newest version.
+    /// `add`, the previous newest version. When the label was split: the
+    /// split's greatest share.
     pub from: Option<VersionId>,
+    /// The label's previous value when it was a split (`from` is then its
+    /// greatest share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_split: Option<Split>,
     /// The version the label (or, for `add`, the prompt) now points to.
+    /// When the label is now split: the split's greatest share.
     pub to: VersionId,
+    /// The label's new value when it is a split (`to` is then its greatest
+    /// share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
     /// Who did it: `Name <email>` or a login name.
     pub author: String,
     /// Why (may be empty).
@@ -84,6 +99,27 @@ impl Record {
     pub fn parse(line: &[u8]) -> std::result::Result<Record, String> {
         parse(line)
     }
+
+    /// The label's value after this record: `split`, else `to`.
+    pub fn value(&self) -> LabelValue {
+        match &self.split {
+            Some(split) => LabelValue::Split(split.clone()),
+            None => LabelValue::One(self.to.clone()),
+        }
+    }
+
+    /// The label's value before this record: `from_split`, else `from`.
+    pub fn from_value(&self) -> Option<LabelValue> {
+        match &self.from_split {
+            Some(split) => Some(LabelValue::Split(split.clone())),
+            None => self.from.clone().map(LabelValue::One),
+        }
+    }
+}
+
+/// The `from`/`from_split` or `to`/`split` pair of a record for `value`.
+pub(crate) fn record_pair(value: &LabelValue) -> (VersionId, Option<Split>) {
+    (value.headline().clone(), value.split().cloned())
 }
 
 impl LogLine for Record {
@@ -94,6 +130,25 @@ impl LogLine for Record {
     fn time(&self) -> Timestamp {
         self.time
     }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        if self
+            .split
+            .as_ref()
+            .is_some_and(|s| s.headline().version != self.to)
+        {
+            return Err("`to` must be the greatest share of `split`".into());
+        }
+        if let Some(split) = &self.from_split
+            && self.from.as_ref() != Some(&split.headline().version)
+        {
+            return Err("`from` must be the greatest share of `from_split`".into());
+        }
+        if self.action == Action::Add && (self.split.is_some() || self.from_split.is_some()) {
+            return Err("an add record has no split".into());
+        }
+        Ok(())
+    }
 }
 
 /// What every kind of log line is: one JSON object with a `seq` and a
@@ -103,6 +158,11 @@ pub trait LogLine: Serialize + serde::de::DeserializeOwned {
     fn seq(&self) -> u64;
     /// When it was written.
     fn time(&self) -> Timestamp;
+    /// The rules a line must follow beyond its JSON shape (a damaged
+    /// record otherwise).
+    fn check(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Any log line as one line of JSON, with its `\n`.
@@ -126,6 +186,7 @@ pub fn parse<T: LogLine>(line: &[u8]) -> std::result::Result<T, String> {
     if value.seq() == 0 {
         return Err("seq must be 1 or more".into());
     }
+    value.check()?;
     Ok(value)
 }
 

@@ -168,6 +168,32 @@ fn hints(err: &Error) -> Vec<String> {
         Error::ProtectedLabel { label } => vec![format!(
             "move it with `promptrel promote NAME FROM {label} -m MSG` (or `promptrel rollback`)"
         )],
+        Error::InvalidSplit { .. } => vec![
+            "give each version as VERSION=PERCENT, such as `a314563b=90 77839f17=10`".into(),
+        ],
+        Error::SplitLabel { rev, name, split } => {
+            let versions: Vec<String> = split
+                .shares()
+                .iter()
+                .map(|s| format!("{name}@{}", s.version.short()))
+                .collect();
+            vec![
+                format!("name one of its versions instead: {}", versions.join(" or ")),
+                format!(
+                    "show and render choose one per user: `promptrel show {rev} --key USER_ID`"
+                ),
+            ]
+        }
+        Error::NotSplit { name, label, .. } => vec![format!(
+            "nothing to clear; `promptrel log {name} --label {label}` shows its moves"
+        )],
+        Error::NotAShare { .. } => vec![
+            "keep one of its versions, or leave out VERSION to keep the greatest share".into(),
+        ],
+        Error::SplitExport { .. } => vec![
+            "export a label that holds one version per prompt (`promptrel list` shows the splits), or end the split first (`promptrel split NAME LABEL --clear`, or promote one version onto it)"
+                .into(),
+        ],
         Error::ExpectMismatch { name, label, .. } => vec![format!(
             "see who moved it with `promptrel log {name} --label {label}`, then review again"
         )],
@@ -190,7 +216,7 @@ fn hints(err: &Error) -> Vec<String> {
         Error::MergeConflict { name, label, sides, .. } => vec![
             format!(
                 "keep one with `promptrel label {name} {label} {} -m MSG` (a protected label: `promptrel rollback {name} {label} --to ID -m MSG`)",
-                sides.first().map_or("ID", |s| s.short())
+                sides.first().and_then(|s| s.id()).map_or("ID", |s| s.short())
             ),
             "`promptrel fsck` shows who moved it where on each branch".into(),
         ],

@@ -649,22 +649,22 @@ hint: `promptrel fsck` checks the whole store; restore a damaged file from git (
 
 "#]]),
         case("ref edited to garbage", garbage_ref, &["show", "checkout-bot@staging"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: a label file must hold one 64-digit version id
+error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: a label file must hold one 64-digit version id, or a split (`<id>=<weight>` pairs sorted by id, the weights adding up to 100)
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("list with a garbage ref", garbage_ref, &["list"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: a label file must hold one 64-digit version id
+error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: a label file must hold one 64-digit version id, or a split (`<id>=<weight>` pairs sorted by id, the weights adding up to 100)
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("moving a garbage ref", garbage_ref, &["label", "checkout-bot", "staging", "prod"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: a label file must hold one 64-digit version id
+error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: a label file must hold one 64-digit version id, or a split (`<id>=<weight>` pairs sorted by id, the weights adding up to 100)
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("add --label onto a garbage ref", garbage_ref, &["add", "checkout-bot", "-", "--label", "staging"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: a label file must hold one 64-digit version id
+error: integrity error in [ROOT]/.promptrel/refs/checkout-bot/@staging: a label file must hold one 64-digit version id, or a split (`<id>=<weight>` pairs sorted by id, the weights adding up to 100)
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]])

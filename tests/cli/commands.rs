@@ -1233,9 +1233,9 @@ zeta
         json,
         serde_json::json!({
             "prompts": [
-                {"name": "checkout-bot", "labels": {"canary-2": b, "prod": a, "staging": b}},
-                {"name": "support/refund-bot", "labels": {"staging": r}},
-                {"name": "zeta", "labels": {}},
+                {"name": "checkout-bot", "labels": {"canary-2": b, "prod": a, "staging": b}, "splits": {}},
+                {"name": "support/refund-bot", "labels": {"staging": r}, "splits": {}},
+                {"name": "zeta", "labels": {}, "splits": {}},
             ]
         })
     );
@@ -1544,6 +1544,7 @@ Commands:
   promote        Point label TO at what FROM points to, and record who, when and why
   release        Move TO to FROM's version for several prompts at once, as one release
   rollback       Move a label back to where it was before its last change
+  split          Serve several versions from one label, by weight (an A/B split)
   diff           Show what changed between two versions, as a unified diff
   log            Show the changelog, newest first: every version added and every label move
   fsck           Check the whole store: every object re-hashed, every ref and changelog record

@@ -101,6 +101,14 @@ fn crash_leftovers(env: &TestEnv) {
     env.write_record("checkout-bot", "@prod", &record);
 }
 
+/// Setup, not damage: staging split between v2 (90%) and v3 (10%), for
+/// `split --clear` to end.
+fn split_staging(env: &TestEnv) {
+    let args = words("split checkout-bot staging {v2}=90 {v3}=10 -m ab", env);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args).ok();
+}
+
 /// A release of staging to prod of both prompts (both had prod), to roll back.
 fn released_once(env: &TestEnv) {
     env.run(&[
@@ -125,6 +133,13 @@ fn released_once(env: &TestEnv) {
         "{}",
         run.stdout
     );
+}
+
+/// staging split (see [`split_staging`]), then released to prod as in
+/// [`released_once`]: prod holds the split, for a rollback of the release.
+fn split_released_once(env: &TestEnv) {
+    split_staging(env);
+    released_once(env);
 }
 
 /// The id of the newest release, from the release log's file names.
@@ -188,7 +203,8 @@ fn long_prod_history(env: &TestEnv) {
 /// One command that writes, run on the released store.
 struct Mutation {
     what: &'static str,
-    /// Split on spaces; `{v1}` is replaced by a prefix of v1's id.
+    /// Split on spaces; `{v1}`, `{v2}` and `{v3}` are replaced by a prefix
+    /// of that version's id.
     args: &'static str,
     stdin: Option<&'static str>,
     /// Damage added to the released store first.
@@ -230,6 +246,24 @@ fn mutations() -> Vec<Mutation> {
             ..m("rollback", "rollback checkout-bot prod -m too-terse", None, 4)
         },
         m("rollback --to", "rollback checkout-bot staging --to {v1} -m back", None, 4),
+        // The record (temp, rename) and the ref's split line (temp, rename).
+        m("split", "split checkout-bot staging {v3}=90 {v1}=10 -m ab", None, 4),
+        Mutation {
+            damage: Some(split_staging),
+            // `--clear VERSION`: a re-run finds it done and changes nothing.
+            ..m("split --clear", "split checkout-bot staging --clear {v2} -m v2-won", None, 4)
+        },
+        Mutation {
+            damage: Some(split_staging),
+            // prod takes the whole split.
+            ..m("promote (a split)", "promote checkout-bot staging prod -m ab-on-prod", None, 4)
+        },
+        Mutation {
+            damage: Some(split_staging),
+            // Undoing the split restores one version.
+            next: Some("label checkout-bot staging {v3} -m settle"),
+            ..m("rollback (of a split)", "rollback checkout-bot staging -m no-ab", None, 4)
+        },
         Mutation {
             damage: Some(long_prod_history),
             // The record in a new shard folder (folder, temp, rename), the
@@ -254,6 +288,21 @@ fn mutations() -> Vec<Mutation> {
             ..m("rollback --release", "rollback --release {release} -m undo-spring", None, 12)
         },
         Mutation {
+            damage: Some(split_staging),
+            // As `release`; checkout-bot's prod takes staging's whole split.
+            atomic: true,
+            ..m("release (a split)", "release staging prod --all -m ab-everywhere", None, 15)
+        },
+        Mutation {
+            damage: Some(split_released_once),
+            // As `rollback --release`; prod goes back from the split to v2.
+            // The next writer moves another label: before the commit point
+            // prod is still split, which `--to prod` cannot name.
+            atomic: true,
+            next: Some("label checkout-bot staging {v3} -m settle"),
+            ..m("rollback --release (of a split)", "rollback --release {release} -m no-ab", None, 12)
+        },
+        Mutation {
             damage: Some(crash_leftovers),
             // Moves prod forward (temp, rename); removing temp files is not
             // a durable step.
@@ -262,14 +311,18 @@ fn mutations() -> Vec<Mutation> {
     ]
 }
 
-/// `args` split on spaces, with `{v1}` (a prefix of v1's id) and
-/// `{release}` (the newest release of the store in `env`) filled in.
+/// `args` split on spaces, with `{v1}`, `{v2}` and `{v3}` (a prefix of
+/// that version's id) and `{release}` (the newest release of the store in
+/// `env`) filled in.
 fn words(args: &str, env: &TestEnv) -> Vec<String> {
-    let v1 = &id_of(V1)[..8];
+    let [v1, v2, v3] = [V1, V2, V3].map(|v| id_of(v)[..8].to_string());
     args.split(' ')
         .map(|a| match a {
             "{release}" => newest_release(env),
-            a => a.replace("{v1}", v1),
+            a => a
+                .replace("{v1}", &v1)
+                .replace("{v2}", &v2)
+                .replace("{v3}", &v3),
         })
         .collect()
 }
@@ -423,7 +476,8 @@ fn answers(env: &TestEnv, revs: &[String]) -> Vec<Answer> {
     let root = env.root.display().to_string();
     revs.iter()
         .map(|rev| {
-            let run = run_args(env, &["show", rev]);
+            // With a key: a split label's answer must not change from run to run.
+            let run = run_args(env, &["show", rev, "--key", "crash-test"]);
             (
                 run.code,
                 run.stdout_bytes,

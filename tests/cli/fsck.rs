@@ -186,7 +186,7 @@ checked 4 objects, 3 refs, 8 records: 1 problem
         damage("bad-ref", "refs/checkout-bot/@prod", |env| {
             std::fs::write(path(env, "refs/checkout-bot/@prod"), "v1\n").unwrap();
         }, str![[r#"
-problem: .promptrel/refs/checkout-bot/@prod: a label file must hold one 64-digit version id [bad-ref]
+problem: .promptrel/refs/checkout-bot/@prod: a label file must hold one 64-digit version id, or a split (`<id>=<weight>` pairs sorted by id, the weights adding up to 100) [bad-ref]
 checked 4 objects, 3 refs, 8 records: 1 problem
 
 "#]]),
@@ -219,7 +219,7 @@ checked 4 objects, 3 refs, 8 records: 1 problem
         damage("merge-conflict", "refs/checkout-bot/@staging", |env| {
             std::fs::write(path(env, "refs/checkout-bot/@staging"), conflict(V2, V3)).unwrap();
         }, str![[r#"
-problem: .promptrel/refs/checkout-bot/@staging: checkout-bot@staging was moved differently on two git branches and the merge left both ids in the file:
+problem: .promptrel/refs/checkout-bot/@staging: checkout-bot@staging was moved differently on two git branches and the merge left both values in the file:
   afab22d28124: label 2026-01-02T10:03:00Z, Ada Lovelace <ada@example.com>: second
   b82ac6c739f5
 settle it by choosing one: `promptrel label checkout-bot staging afab22d28124 -m "settle merge"` or `promptrel label checkout-bot staging b82ac6c739f5 -m "settle merge"` [merge-conflict]
@@ -451,7 +451,7 @@ problem: .promptrel/logs/checkout-bot/.tmp-Zz9Yy8: left by an interrupted write;
 problem: .promptrel/objects/.tmp-Aa1Bb2: left by an interrupted write; nothing refers to it [temp-file]
 problem: .promptrel/objects/b8/2ac6c739f5444c4b26513580c57f6e1dbe54f2f9716a3681b9c394a217349d: object b82ac6c739f5 does not match its content (hashes to 86421a46997e); refusing to serve it [corrupt-object]
 problem: .promptrel/refs/checkout-bot/@prod: checkout-bot@prod is one move behind its changelog (interrupted write); the move to afab22d28124 completes it [ref-behind-log]
-problem: .promptrel/refs/checkout-bot/@staging: checkout-bot@staging was moved differently on two git branches and the merge left both ids in the file:
+problem: .promptrel/refs/checkout-bot/@staging: checkout-bot@staging was moved differently on two git branches and the merge left both values in the file:
   afab22d28124: label 2026-01-02T10:03:00Z, Ada Lovelace <ada@example.com>: second
   b82ac6c739f5
 settle it by choosing one: `promptrel label checkout-bot staging afab22d28124 -m "settle merge"` or `promptrel label checkout-bot staging b82ac6c739f5 -m "settle merge"` [merge-conflict]
@@ -471,7 +471,7 @@ repaired: .promptrel/logs/checkout-bot/.tmp-Zz9Yy8: left by an interrupted write
 repaired: .promptrel/objects/.tmp-Aa1Bb2: left by an interrupted write; nothing refers to it [temp-file]
 problem: .promptrel/objects/b8/2ac6c739f5444c4b26513580c57f6e1dbe54f2f9716a3681b9c394a217349d: object b82ac6c739f5 does not match its content (hashes to 86421a46997e); refusing to serve it [corrupt-object]
 repaired: .promptrel/refs/checkout-bot/@prod: checkout-bot@prod is one move behind its changelog (interrupted write); the move to afab22d28124 completes it [ref-behind-log]
-problem: .promptrel/refs/checkout-bot/@staging: checkout-bot@staging was moved differently on two git branches and the merge left both ids in the file:
+problem: .promptrel/refs/checkout-bot/@staging: checkout-bot@staging was moved differently on two git branches and the merge left both values in the file:
   afab22d28124: label 2026-01-02T10:03:00Z, Ada Lovelace <ada@example.com>: second
   b82ac6c739f5
 settle it by choosing one: `promptrel label checkout-bot staging afab22d28124 -m "settle merge"` or `promptrel label checkout-bot staging b82ac6c739f5 -m "settle merge"` [merge-conflict]

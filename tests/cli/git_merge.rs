@@ -620,7 +620,7 @@ fn one_label_moved_differently_is_one_conflict_to_settle() {
     assert_data_eq!(
         run.stdout,
         str![[r#"
-problem: .promptrel/refs/bot/@prod: bot@prod was moved differently on two git branches and the merge left both ids in the file:
+problem: .promptrel/refs/bot/@prod: bot@prod was moved differently on two git branches and the merge left both values in the file:
   ff3e86a12355: promote 2026-01-02T10:04:00Z, Ada Lovelace <ada@example.com>: ship a2
   d3e0a34e31a0: promote 2026-01-02T10:06:00Z, Ada Lovelace <ada@example.com>: ship b2
 settle it by choosing one: `promptrel rollback bot prod --to ff3e86a12355 -m "settle merge"` or `promptrel rollback bot prod --to d3e0a34e31a0 -m "settle merge"` [merge-conflict]

@@ -17,5 +17,6 @@ mod meta;
 mod model;
 mod python_reader;
 mod release;
+mod split;
 mod status;
 mod story;

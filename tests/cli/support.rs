@@ -293,3 +293,86 @@ impl TestEnv {
         record_files(&self.store(), name, stem)
     }
 }
+
+/// One row of FORMAT.md §5.1's test vectors: a split of `name@label`
+/// (ids and weights, in ref order), a key, and what it must choose.
+#[derive(Debug, Clone)]
+pub struct SplitVector {
+    pub name: String,
+    pub label: String,
+    pub shares: Vec<(String, u8)>,
+    pub key: String,
+    pub bucket: u8,
+    pub served: String,
+}
+
+/// The contents of the versions the vectors name (`L`, `S`, `O`).
+pub const VECTOR_VERSIONS: [(&str, &str); 3] = [
+    (
+        "L",
+        "You are a helpful checkout assistant.\nExplain every option in detail.\nAlways list all shipping methods.\n",
+    ),
+    (
+        "S",
+        "You are a helpful checkout assistant.\nAnswer in two sentences.\n",
+    ),
+    (
+        "O",
+        "You are a helpful checkout assistant.\nAnswer in one sentence.\n",
+    ),
+];
+
+/// The test vectors of FORMAT.md §5.1, read from the document itself, so
+/// that the specification and the tests cannot drift apart.
+pub fn split_vectors() -> Vec<SplitVector> {
+    let format =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("FORMAT.md")).unwrap();
+    let section = &format[format
+        .find("**Test vectors.**")
+        .expect("FORMAT.md has test vectors")..];
+    let id = |letter: &str| -> String {
+        let (_, text) = VECTOR_VERSIONS
+            .iter()
+            .find(|(l, _)| *l == letter)
+            .unwrap_or_else(|| panic!("unknown version {letter}"));
+        let id = blake3::hash(text.as_bytes()).to_hex().to_string();
+        // The document names each version's full id; it must be this one.
+        assert!(
+            section.contains(&format!("| `{letter}` | `{id}` |")),
+            "{letter}"
+        );
+        id
+    };
+    let cell = |c: &str| c.trim().trim_matches('`').to_string();
+    let mut vectors = Vec::new();
+    for line in section
+        .lines()
+        .skip_while(|l| !l.starts_with("| prompt |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+    {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
+        assert_eq!(cells.len(), 6, "{line}");
+        let shares = cell(cells[2])
+            .split(' ')
+            .map(|pair| {
+                let (letter, weight) = pair.split_once('=').unwrap();
+                (id(letter), weight.parse().unwrap())
+            })
+            .collect();
+        vectors.push(SplitVector {
+            name: cell(cells[0]),
+            label: cell(cells[1]),
+            shares,
+            key: serde_json::from_str(&cell(cells[3])).unwrap(),
+            bucket: cell(cells[4]).parse().unwrap(),
+            served: id(&cell(cells[5])),
+        });
+    }
+    assert!(
+        vectors.len() >= 5,
+        "FORMAT.md lists {} vectors",
+        vectors.len()
+    );
+    vectors
+}

@@ -8,10 +8,14 @@ use crate::cli::output::{exit, stdout, style};
 
 /// List every prompt with its labels and the versions they point to.
 ///
+/// A split label shows each version with its weight, greatest first.
+///
 /// Example: promptrel list --json
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print {"prompts": [{"name", "labels": {LABEL: ID}}]} as JSON.
+    /// Print {"prompts": [{"name", "labels": {LABEL: ID}, "splits": {LABEL:
+    /// [{"version", "weight"}]}}]} as JSON; a split label's ID is its
+    /// greatest share.
     #[arg(long)]
     json: bool,
 }
@@ -27,16 +31,21 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
                 let labels: BTreeMap<_, _> = p
                     .labels
                     .iter()
-                    .map(|(l, id)| (l.as_str(), id.as_str()))
+                    .map(|(l, value)| (l.as_str(), value.headline().as_str()))
                     .collect();
-                serde_json::json!({ "name": p.name.as_str(), "labels": labels })
+                let splits: BTreeMap<_, _> = p
+                    .labels
+                    .iter()
+                    .filter_map(|(l, value)| Some((l.as_str(), value.split()?.shares())))
+                    .collect();
+                serde_json::json!({ "name": p.name.as_str(), "labels": labels, "splits": splits })
             })
             .collect();
         serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "prompts": prompts }))?;
         writeln!(out)?;
         return Ok(exit::OK);
     }
-    let (b, s) = (style::BOLD, style::ID);
+    let b = style::BOLD;
     for prompt in &prompts {
         writeln!(out, "{b}{}{b:#}", prompt.name)?;
         if prompt.labels.is_empty() {
@@ -48,8 +57,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
             .map(|(l, _)| l.as_str().len())
             .max()
             .unwrap_or(0);
-        for (label, id) in &prompt.labels {
-            writeln!(out, "  @{:<width$}  {s}{}{s:#}", label.as_str(), id.short())?;
+        for (label, value) in &prompt.labels {
+            let value = super::value(value, true);
+            writeln!(out, "  @{:<width$}  {value}", label.as_str())?;
         }
     }
     Ok(exit::OK)

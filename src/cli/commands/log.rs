@@ -4,8 +4,9 @@ use anstream::ColorChoice;
 use anstyle::Style;
 use anyhow::Result;
 use promptrel::release::{Release, ReleaseAction};
-use promptrel::{Action, Event, Label, LogFilter, PromptName, Record};
+use promptrel::{Action, Event, Label, LabelValue, LogFilter, PromptName, Record};
 
+use crate::cli::commands::value;
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stdout, style};
 
@@ -147,13 +148,14 @@ fn format_release(line: &mut String, release: &Release, color: bool) {
     }
     line.push('\n');
     for m in &r.moves {
-        let from = m.from.as_ref().map_or("-", |f| f.short());
+        // A split shows every share, as in a label's own log.
+        let from = m.from_value().map_or("-".to_string(), |f| value(&f, color));
         let _ = writeln!(
             line,
-            "    {b}{}@{}{b:#}  {id}{from}{id:#} -> {id}{}{id:#}",
+            "    {b}{}@{}{b:#}  {from} -> {}",
             m.prompt,
             r.label,
-            m.to.short()
+            value(&m.value(), color)
         );
     }
 }
@@ -183,13 +185,23 @@ fn format_line(line: &mut String, r: &Record, color: bool) {
         line.push_str(label);
     }
     let _ = write!(line, "{b:#}  ");
-    match &r.from {
-        Some(from) => {
+    // A split shows every share: `a314563b311a 90% + 77839f17c603 10%`.
+    match (&r.from_split, &r.from) {
+        (Some(split), _) => line.push_str(&value(&LabelValue::Split(split.clone()), color)),
+        (None, Some(from)) => {
             let _ = write!(line, "{id}{}{id:#}", from.short());
         }
-        None => line.push('-'),
+        (None, None) => line.push('-'),
     }
-    let _ = write!(line, " -> {id}{}{id:#}", r.to.short());
+    match &r.split {
+        Some(split) => {
+            line.push_str(" -> ");
+            line.push_str(&value(&LabelValue::Split(split.clone()), color));
+        }
+        None => {
+            let _ = write!(line, " -> {id}{}{id:#}", r.to.short());
+        }
+    }
     match (&r.action, &r.source, r.undo) {
         (Action::Promote, Some(source), _) => {
             line.push_str(" (from ");

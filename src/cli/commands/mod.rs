@@ -16,12 +16,14 @@ mod release;
 mod render;
 mod rollback;
 mod show;
+mod split;
 mod status;
 mod vars;
 mod verify_export;
 
 use anyhow::Result;
 use clap::Subcommand;
+use promptrel::LabelValue;
 
 use super::context::Context;
 
@@ -36,6 +38,7 @@ pub enum Command {
     Promote(promote::Args),
     Release(release::Args),
     Rollback(rollback::Args),
+    Split(split::Args),
     Diff(diff::Args),
     Log(log::Args),
     Fsck(fsck::Args),
@@ -72,6 +75,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<u8> {
         Command::Promote(args) => promote::run(args, ctx),
         Command::Release(args) => release::run(args, ctx),
         Command::Rollback(args) => rollback::run(args, ctx),
+        Command::Split(args) => split::run(args, ctx),
         Command::Diff(args) => diff::run(args, ctx),
         Command::Log(args) => log::run(args, ctx),
         Command::Fsck(args) => fsck::run(args, ctx),
@@ -85,10 +89,63 @@ pub fn run(command: Command, ctx: &Context) -> Result<u8> {
 }
 
 /// `from -> to` with short ids, `-` for a label that did not exist.
-pub fn arrow(from: Option<&promptrel::VersionId>, to: &promptrel::VersionId) -> String {
-    let s = super::output::style::ID;
-    let from = from.map_or("-".to_string(), |f| format!("{s}{}{s:#}", f.short()));
-    format!("{from} -> {s}{}{s:#}", to.short())
+pub fn arrow(from: Option<&LabelValue>, to: &LabelValue) -> String {
+    let from = from.map_or("-".to_string(), |f| value(f, true));
+    format!("{from} -> {}", value(to, true))
+}
+
+/// A label's value for people: a short id, or a split as
+/// `a314563b311a 90% + 77839f17c603 10%` (greatest share first), the ids
+/// styled when `styled`.
+pub fn value(value: &LabelValue, styled: bool) -> String {
+    let s = if styled {
+        super::output::style::ID
+    } else {
+        anstyle::Style::new()
+    };
+    match value {
+        LabelValue::One(id) => format!("{s}{}{s:#}", id.short()),
+        LabelValue::Split(split) => {
+            let shares: Vec<String> = split
+                .by_weight()
+                .iter()
+                .map(|share| format!("{s}{}{s:#} {}%", share.version.short(), share.weight))
+                .collect();
+            shares.join(" + ")
+        }
+    }
+}
+
+/// On standard error, which version of a split a request without a key
+/// was served: `served a314563b311a (90% of checkout-bot@canary)`.
+pub fn report_served(
+    ctx: &Context,
+    rev: &promptrel::Rev,
+    served: &promptrel::Served,
+) -> Result<()> {
+    use std::io::Write;
+    if let Some(weight) = served.weight() {
+        let s = super::output::style::ID;
+        writeln!(
+            super::output::stderr(ctx.color),
+            "served {s}{}{s:#} ({weight}% of {rev}; pass --key KEY to choose by key)",
+            served.id.short()
+        )?;
+    }
+    Ok(())
+}
+
+/// `show --json`/`render --json`: how a split was resolved, or `null`.
+pub fn served_json(served: &promptrel::Served, key: Option<&str>) -> serde_json::Value {
+    match (&served.split, served.weight()) {
+        (Some(split), Some(weight)) => serde_json::json!({
+            "key": key,
+            "bucket": served.bucket,
+            "weight": weight,
+            "shares": split.shares(),
+        }),
+        _ => serde_json::Value::Null,
+    }
 }
 
 /// Print what a label move did (or that it was already there).
@@ -103,12 +160,13 @@ pub fn report_move(ctx: &Context, verb: &str, moved: &promptrel::Moved) -> Resul
             arrow(moved.from.as_ref(), &moved.to)
         )?;
     } else {
-        let s = super::output::style::ID;
-        writeln!(
-            out,
-            "{target} already points at {s}{}{s:#}; nothing changed",
-            moved.to.short()
-        )?;
+        let to = value(&moved.to, true);
+        let what = if moved.to.split().is_some() {
+            "already serves"
+        } else {
+            "already points at"
+        };
+        writeln!(out, "{target} {what} {to}; nothing changed")?;
     }
     Ok(super::output::exit::OK)
 }

@@ -84,7 +84,7 @@ pub fn report(ctx: &Context, released: &Released, nothing: &str) -> Result<u8> {
             "  {}@{}: {}",
             m.prompt,
             release.record.label,
-            arrow(m.from.as_ref(), &m.to)
+            arrow(m.from_value().as_ref(), &m.value())
         )?;
     }
     drop(out);

@@ -6,6 +6,7 @@ use promptrel::Rev;
 use promptrel::compose::Composition;
 use serde_json::{Map, Value};
 
+use crate::cli::commands::{report_served, served_json};
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stdout, warn};
 
@@ -27,6 +28,9 @@ use crate::cli::output::{exit, stdout, warn};
 /// version's, and their defaults apply unless the version declares the
 /// variable itself. --json lists each version included, with its full id.
 ///
+/// A split label renders the version --key chooses (`promptrel show --key`);
+/// without a key, one drawn by weight at random, named on standard error.
+///
 /// Example: promptrel render checkout-bot@prod --var customer=Dana --vars order.yaml
 ///
 /// Example (in a prompt's body): Answer {% include "support/tone@prod" %}
@@ -34,6 +38,11 @@ use crate::cli::output::{exit, stdout, warn};
 pub struct Args {
     /// The version: NAME, NAME@LABEL, NAME@LABEL~N or NAME@ID_PREFIX.
     rev: String,
+    /// For a split label: the key (a user id) that chooses the version.
+    ///
+    /// Example: promptrel render checkout-bot@prod --key user-4821 --var customer=Dana
+    #[arg(long, value_name = "KEY")]
+    key: Option<String>,
     /// A variable's value, as a string (repeatable; wins over --vars).
     ///
     /// Example: promptrel render checkout-bot@prod --var customer=Dana --var tone=warm
@@ -63,8 +72,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let rev = Rev::parse(&args.rev)?;
     let given = given(&args, ctx)?;
     let store = ctx.store()?;
-    let id = store.resolve(&rev)?;
-    let bytes = store.read(&id)?;
+    let served = store.resolve_keyed(&rev, args.key.as_deref())?;
+    let id = &served.id;
+    let bytes = store.read(id)?;
+    if args.key.is_none() && !args.json {
+        report_served(ctx, &rev, &served)?;
+    }
     let rendered = Composition::new(&store, rev.to_string(), id.clone(), &bytes)
         .and_then(|composition| composition.render(&given, args.strict))
         .with_context(|| format!("cannot render {rev}"))?;
@@ -87,6 +100,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         let doc = serde_json::json!({
             "rev": rev.to_string(),
             "id": id.as_str(),
+            "split": served_json(&served, args.key.as_deref()),
             "text": rendered.text,
             "variables": rendered.variables,
             "includes": rendered.includes,

@@ -3,6 +3,7 @@ use std::io::Write;
 use anyhow::{Context as _, Result};
 use promptrel::{Rev, meta};
 
+use crate::cli::commands::{report_served, served_json};
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stdout, style};
 
@@ -16,11 +17,22 @@ use crate::cli::output::{exit, stdout, style};
 /// matter. With --body, write the version without its front matter (the
 /// exact bytes after the closing `---` line).
 ///
+/// A label split between several versions (`promptrel split`) serves one of
+/// them: with --key, the one the key chooses (the same key always gets the
+/// same version); without, one drawn by weight at random, named on standard
+/// error.
+///
 /// Example: promptrel show checkout-bot@prod
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The version: NAME, NAME@LABEL, NAME@LABEL~N or NAME@ID_PREFIX.
     rev: String,
+    /// For a split label: the key (a user id, a session id) that chooses the
+    /// version; ignored for a label that holds one version.
+    ///
+    /// Example: promptrel show checkout-bot@prod --key user-4821
+    #[arg(long, value_name = "KEY")]
+    key: Option<String>,
     /// Describe the version: id, labels, size, who added it, front matter.
     ///
     /// Example: promptrel show checkout-bot@prod --meta --json
@@ -41,10 +53,14 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let rev = Rev::parse(&args.rev)?;
     let store = ctx.store()?;
-    let id = store.resolve(&rev)?;
-    let bytes = store.read(&id)?;
+    let served = store.resolve_keyed(&rev, args.key.as_deref())?;
+    let id = &served.id;
+    let bytes = store.read(id)?;
+    if args.key.is_none() && !args.json {
+        report_served(ctx, &rev, &served)?;
+    }
     if args.meta {
-        return describe(&args, ctx, &store, &rev, &id, &bytes);
+        return describe(&args, ctx, &store, &rev, &served, &bytes);
     }
     let bytes = if args.body {
         meta::split(&bytes)
@@ -65,15 +81,17 @@ fn describe(
     ctx: &Context,
     store: &promptrel::Store,
     rev: &Rev,
-    id: &promptrel::VersionId,
+    served: &promptrel::Served,
     bytes: &[u8],
 ) -> Result<u8> {
+    let id = &served.id;
     let doc = meta::parse(bytes).with_context(|| format!("cannot read the metadata of {rev}"))?;
-    let labels: Vec<String> = store
+    // Labels serving this version, a split's share among them.
+    let labels: Vec<(String, Option<u8>)> = store
         .labels(&rev.name)?
         .into_iter()
-        .filter(|(_, at)| at == id)
-        .map(|(label, _)| label.to_string())
+        .filter(|(_, at)| at.serves(id))
+        .map(|(label, at)| (label.to_string(), at.split().and_then(|s| s.weight_of(id))))
         .collect();
     // The first `add` of these bytes (the same bytes may be added again later).
     let added = store.versions(&rev.name)?.into_iter().find(|r| &r.to == id);
@@ -91,10 +109,12 @@ fn describe(
                 "file": r.file,
             })
         });
+        let labels: Vec<&str> = labels.iter().map(|(l, _)| l.as_str()).collect();
         let doc = serde_json::json!({
             "rev": rev.to_string(),
             "name": rev.name.as_str(),
             "id": id.as_str(),
+            "split": served_json(served, args.key.as_deref()),
             "labels": labels,
             "size": bytes.len(),
             "added": added,
@@ -110,6 +130,13 @@ fn describe(
     let labels = if labels.is_empty() {
         "(none)".to_string()
     } else {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(label, weight)| match weight {
+                Some(w) => format!("{label} ({w}%)"),
+                None => label.clone(),
+            })
+            .collect();
         labels.join(", ")
     };
     writeln!(out, "{b}labels:{b:#}   {labels}")?;
