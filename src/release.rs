@@ -14,7 +14,7 @@
 //! 4. `releases/+pending` is removed.
 //!
 //! A crash after 1 leaves a pending release, which the next writer completes
-//! before anything else ([`Store::settle_release`], run as every writer takes
+//! before anything else (`Store::settle_release`, run as every writer takes
 //! the lock), and `fsck --repair` too. An I/O error undoes every step, newest
 //! first, so the release did not happen.
 
