@@ -274,6 +274,17 @@ impl Export {
     /// a rename, so an interrupted export never leaves a manifest that
     /// describes files it did not finish.
     pub fn write_to(&self, dir: &Path, force: bool) -> Result<Manifest, ExportError> {
+        self.write_to_with_progress(dir, force, &mut |_| {})
+    }
+
+    /// [`Export::write_to`], calling `progress(written)` after each prompt's
+    /// file is written (`written` of [`Export::prompts`]).
+    pub fn write_to_with_progress(
+        &self,
+        dir: &Path,
+        force: bool,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Manifest, ExportError> {
         self.check_paths()?;
         let manifest = self.manifest();
         let mut old = Vec::new();
@@ -304,9 +315,10 @@ impl Export {
             }
             Err(e) => return Err(io("reading", dir)(e)),
         }
-        for prompt in &self.prompts {
+        for (i, prompt) in self.prompts.iter().enumerate() {
             let path = prepare_parent(dir, prompt.path())?;
             write_atomic(&path, &prompt.bytes)?;
+            progress(i + 1);
         }
         let written: BTreeSet<&str> = self.prompts.iter().map(|p| p.path()).collect();
         for entry in &old {

@@ -15,6 +15,7 @@ mod import;
 mod include;
 mod meta;
 mod model;
+mod progress;
 mod python_reader;
 mod release;
 mod status;

@@ -1,6 +1,5 @@
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use promptrel::{Label, PromptName};
@@ -8,6 +7,7 @@ use promptrel::{Label, PromptName};
 use crate::cli::commands::arrow;
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stderr, stdout};
+use crate::cli::progress::Progress;
 
 /// The largest version accepted, so a wrong file (a database dump, a video)
 /// is refused rather than copied into the repository.
@@ -130,19 +130,11 @@ fn import(dir: &Path, message: &str, labels: &[Label], ctx: &Context) -> Result<
     plan.dir = dir.to_path_buf(); // errors name the folder as the user wrote it
     let sig = ctx.signature(&store);
     let total = plan.files.len();
-    // Progress only on a terminal, at most every 100 ms.
-    let terminal = std::io::stderr().is_terminal();
-    let mut last = Instant::now();
-    let mut progress = |done: usize| {
-        if terminal && (done == total || last.elapsed() >= Duration::from_millis(100)) {
-            last = Instant::now();
-            eprint!("\rimporting: {done}/{total} files");
-        }
-    };
-    let imported = store.import(&plan, message, labels, &sig, &mut progress);
-    if terminal && total > 0 {
-        eprint!("\r\x1b[K");
-    }
+    let mut bar = Progress::new(ctx, false, "importing", "files");
+    let imported = store.import(&plan, message, labels, &sig, &mut |done| {
+        bar.update(done, total)
+    });
+    drop(bar);
     let done = imported?;
     let mut summary = format!(
         "imported {} files from {}: {} new versions ({} new prompts), {} unchanged",

@@ -6,6 +6,7 @@ use promptrel::Label;
 
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stderr, stdout, style};
+use crate::cli::progress::Progress;
 
 /// Write one label of every prompt as plain files, for a deploy.
 ///
@@ -51,7 +52,13 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         writeln!(out)?;
     } else {
         let dir = args.dir.expect("clap requires DIR without --json");
-        export.write_to(&ctx.path(&dir), args.force)?;
+        let total = export.prompts.len();
+        let mut bar = Progress::new(ctx, false, "exporting", "prompts");
+        let written = export.write_to_with_progress(&ctx.path(&dir), args.force, &mut |done| {
+            bar.update(done, total)
+        });
+        drop(bar);
+        written?;
         let mut out = stdout(ctx.color);
         let s = style::ID;
         for p in &export.prompts {
