@@ -6,7 +6,7 @@ use promptrel::{Label, PromptName};
 
 use crate::cli::commands::arrow;
 use crate::cli::context::Context;
-use crate::cli::output::{exit, stderr, stdout};
+use crate::cli::output::{exit, stderr, stdout, warn};
 use crate::cli::progress::Progress;
 
 /// The largest version accepted, so a wrong file (a database dump, a video)
@@ -136,6 +136,20 @@ fn import(dir: &Path, message: &str, labels: &[Label], ctx: &Context) -> Result<
     });
     drop(bar);
     let done = imported?;
+    let root = ctx.path(dir);
+    for invalid in &done.invalid_front_matter {
+        // The file as the user would name it: under DIR as they wrote it.
+        let file = dir.join(invalid.path.strip_prefix(&root).unwrap_or(&invalid.path));
+        warn(
+            ctx.color,
+            &format!(
+                "{} ({}): {}; the version is stored as is, but render will refuse it",
+                file.display(),
+                invalid.name,
+                invalid.problem
+            ),
+        )?;
+    }
     let mut summary = format!(
         "imported {} files from {}: {} new versions ({} new prompts), {} unchanged",
         done.files,
