@@ -179,7 +179,9 @@ pub struct BundleEntry {
 impl Store {
     /// The version `label` points to for every prompt that has it, read and
     /// verified. Prompts without the label are listed in
-    /// [`Export::skipped`]. Nothing is written.
+    /// [`Export::skipped`]; when no prompt has it, the error is
+    /// [`Error::NoPromptHasLabel`](crate::Error::NoPromptHasLabel) (a
+    /// misspelt label, most likely). Nothing is written.
     pub fn export(&self, label: &Label) -> crate::Result<Export> {
         let mut prompts = Vec::new();
         let mut skipped = Vec::new();
@@ -191,6 +193,9 @@ impl Store {
                 }
                 None => skipped.push(name),
             }
+        }
+        if prompts.is_empty() {
+            return Err(self.label_nowhere(label)?);
         }
         Ok(Export {
             label: label.clone(),

@@ -148,7 +148,8 @@ impl Release {
 pub enum Selection<'a> {
     /// These prompts: each must have FROM.
     Names(&'a [PromptName]),
-    /// Every prompt that has FROM.
+    /// Every prompt that has FROM (when none has it, the error is
+    /// [`Error::NoPromptHasLabel`]).
     All,
 }
 
@@ -291,6 +292,7 @@ impl Store {
         };
         let mut moves = Vec::new();
         let mut removed_vars = Vec::new();
+        let mut any_from = false;
         for name in &names {
             self.settle(name, from)?;
             let Some(target) = self.label(name, from)? else {
@@ -299,6 +301,7 @@ impl Store {
                 }
                 return Err(self.unknown_label(name, from)?);
             };
+            any_from = true;
             self.settle(name, to)?;
             let state = self.label_state(name, to)?;
             if !state.moves(&target) {
@@ -314,6 +317,9 @@ impl Store {
                 from: state.from(),
                 to: target,
             });
+        }
+        if !any_from && matches!(selection, Selection::All) {
+            return Err(self.label_nowhere(from)?);
         }
         if moves.is_empty() {
             return Ok(Released {

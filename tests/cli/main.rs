@@ -11,6 +11,7 @@ mod diff;
 mod export;
 mod fsck;
 mod git_merge;
+mod hints;
 mod import;
 mod include;
 mod meta;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use promptrel::{Label, PromptName};
 
-use crate::cli::commands::arrow;
+use crate::cli::commands::{arrow, warn_new_label_typo};
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stderr, stdout, warn};
 use crate::cli::progress::Progress;
@@ -118,6 +118,10 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
                 arrow(moved.from.as_ref(), &moved.to)
             )?;
         }
+    }
+    drop(err);
+    for moved in &added.labels {
+        warn_new_label_typo(ctx, &store, moved)?;
     }
     super::render::warn_invalid_front_matter(ctx, &name, &bytes)?;
     Ok(exit::OK)

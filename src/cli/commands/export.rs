@@ -1,7 +1,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use promptrel::Label;
 
 use crate::cli::context::Context;
@@ -40,12 +40,6 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let label = Label::new(&args.label)?;
     let store = ctx.store()?;
     let export = store.export(&label)?;
-    if export.prompts.is_empty() {
-        bail!(
-            "no prompt has a label {:?}; nothing to export (`promptrel list` shows every prompt's labels)",
-            label.as_str()
-        );
-    }
     if args.json {
         let mut out = stdout(ctx.color);
         serde_json::to_writer_pretty(&mut out, &export.bundle())?;
