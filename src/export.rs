@@ -656,6 +656,17 @@ mod tests {
     }
 
     #[test]
+    fn progress_counts_each_prompt_written() {
+        let export = export_of(&["a", "b", "c/d"]);
+        let out = tempfile::tempdir().unwrap();
+        let mut calls = Vec::new();
+        export
+            .write_to_with_progress(&out.path().join("x"), false, &mut |n| calls.push(n))
+            .unwrap();
+        assert_eq!(calls, [1, 2, 3]);
+    }
+
+    #[test]
     fn bundle_uses_base64_only_for_bytes_that_are_not_utf8() {
         let mut export = export_of(&["text"]);
         let mut binary = export.prompts[0].clone();

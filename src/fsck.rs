@@ -844,3 +844,64 @@ fn hash_all(
     progress(total, total);
     damaged
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Step;
+    use crate::{Label, PromptName, Signature, Store};
+
+    #[test]
+    fn progress_goes_through_each_step_in_order_and_ends_at_its_total() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = Store::init(tmp.path()).unwrap();
+        let sig = Signature {
+            author: "Ada".into(),
+            time: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let staging = Label::new("staging").unwrap();
+        // More objects than threads, so that every thread hashes some.
+        for i in 0..40 {
+            let name = PromptName::new(&format!("p{i}")).unwrap();
+            store
+                .add(
+                    &name,
+                    format!("v{i}").as_bytes(),
+                    "",
+                    std::slice::from_ref(&staging),
+                    None,
+                    &sig,
+                )
+                .unwrap();
+        }
+        let mut calls: Vec<(Step, usize, usize)> = Vec::new();
+        let report = store
+            .fsck_with_progress(false, &mut |step, done, total| {
+                calls.push((step, done, total))
+            })
+            .unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        let steps = [Step::Objects, Step::Prompts, Step::Includes];
+        let mut at = 0;
+        for (i, &(step, done, total)) in calls.iter().enumerate() {
+            let index = steps.iter().position(|s| *s == step).unwrap();
+            assert!(index >= at, "{step:?} after {:?}", steps[at]);
+            at = index;
+            assert!(done <= total, "{calls:?}");
+            let last_of_step = calls.get(i + 1).is_none_or(|next| next.0 != step);
+            if last_of_step {
+                assert_eq!(done, total, "{step:?} ends at its total");
+                assert_eq!(
+                    total,
+                    if step == Step::Objects {
+                        report.objects
+                    } else {
+                        40
+                    }
+                );
+            } else {
+                assert!(calls[i + 1].1 >= done, "{step:?} never goes back");
+            }
+        }
+        assert_eq!(at, 2, "every step reported: {calls:?}");
+    }
+}
