@@ -98,6 +98,14 @@ pub enum Error {
         /// Existing labels with a similar name.
         suggestions: Vec<String>,
     },
+    /// No prompt has the label (a command working on one label of every prompt).
+    #[error("no prompt has a label {label:?}")]
+    NoPromptHasLabel {
+        /// The label asked for.
+        label: String,
+        /// Labels of other prompts with a similar name.
+        suggestions: Vec<String>,
+    },
     /// No version of the prompt matches the id or prefix.
     #[error("{name} has no version matching {prefix:?}")]
     UnknownVersion {

@@ -179,7 +179,9 @@ pub struct BundleEntry {
 impl Store {
     /// The version `label` points to for every prompt that has it, read and
     /// verified. Prompts without the label are listed in
-    /// [`Export::skipped`]. Nothing is written.
+    /// [`Export::skipped`]; when no prompt has it, the error is
+    /// [`Error::NoPromptHasLabel`](crate::Error::NoPromptHasLabel) (a
+    /// misspelt label, most likely). Nothing is written.
     ///
     /// An export holds one version per prompt, so a label that is split for
     /// some prompt is refused ([`crate::Error::SplitExport`], naming every
@@ -203,6 +205,9 @@ impl Store {
                 label: label.to_string(),
                 splits,
             });
+        }
+        if prompts.is_empty() {
+            return Err(self.label_nowhere(label)?);
         }
         Ok(Export {
             label: label.clone(),
@@ -286,6 +291,17 @@ impl Export {
     /// a rename, so an interrupted export never leaves a manifest that
     /// describes files it did not finish.
     pub fn write_to(&self, dir: &Path, force: bool) -> Result<Manifest, ExportError> {
+        self.write_to_with_progress(dir, force, &mut |_| {})
+    }
+
+    /// [`Export::write_to`], calling `progress(written)` after each prompt's
+    /// file is written (`written` of [`Export::prompts`]).
+    pub fn write_to_with_progress(
+        &self,
+        dir: &Path,
+        force: bool,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Manifest, ExportError> {
         self.check_paths()?;
         let manifest = self.manifest();
         let mut old = Vec::new();
@@ -316,9 +332,10 @@ impl Export {
             }
             Err(e) => return Err(io("reading", dir)(e)),
         }
-        for prompt in &self.prompts {
+        for (i, prompt) in self.prompts.iter().enumerate() {
             let path = prepare_parent(dir, prompt.path())?;
             write_atomic(&path, &prompt.bytes)?;
+            progress(i + 1);
         }
         let written: BTreeSet<&str> = self.prompts.iter().map(|p| p.path()).collect();
         for entry in &old {
@@ -648,6 +665,17 @@ mod tests {
         }
         let export = export_of(&["a-b", "a.x", "a/c/d", "a/c-d"]);
         export.check_paths().unwrap();
+    }
+
+    #[test]
+    fn progress_counts_each_prompt_written() {
+        let export = export_of(&["a", "b", "c/d"]);
+        let out = tempfile::tempdir().unwrap();
+        let mut calls = Vec::new();
+        export
+            .write_to_with_progress(&out.path().join("x"), false, &mut |n| calls.push(n))
+            .unwrap();
+        assert_eq!(calls, [1, 2, 3]);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::changelog::{self, Action, Entry, LogLine, Record, Shard, read_pack, read_record};
 use crate::error::{Error, Result};
@@ -39,6 +40,18 @@ pub struct Problem {
     pub message: String,
     /// Whether `--repair` fixed it.
     pub repaired: bool,
+}
+
+/// What [`Store::fsck_with_progress`] is doing, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Re-hashing objects.
+    Objects,
+    /// Checking each prompt's logs and refs.
+    Prompts,
+    /// Resolving the includes of each prompt's labelled and newest versions.
+    Includes,
 }
 
 /// The result of a check.
@@ -73,6 +86,16 @@ struct Checker<'a> {
 impl Store {
     /// Check the whole store; with `repair`, fix what is safe (under the lock).
     pub fn fsck(&self, repair: bool) -> Result<Report> {
+        self.fsck_with_progress(repair, &mut |_, _, _| {})
+    }
+
+    /// [`Store::fsck`], calling `progress(step, done, total)` on this thread
+    /// as the check goes: each [`Step`] in order, ending with `done == total`.
+    pub fn fsck_with_progress(
+        &self,
+        repair: bool,
+        progress: &mut dyn FnMut(Step, usize, usize),
+    ) -> Result<Report> {
         let _lock = if repair { Some(self.lock()?) } else { None };
         let mut checker = Checker {
             store: self,
@@ -80,11 +103,11 @@ impl Store {
             report: Report::default(),
             found: HashSet::new(),
         };
-        checker.objects()?;
-        checker.logs_and_refs()?;
+        checker.objects(&mut |done, total| progress(Step::Objects, done, total))?;
+        checker.logs_and_refs(&mut |done, total| progress(Step::Prompts, done, total))?;
         checker.releases()?;
         checker.temp_files()?;
-        checker.includes()?;
+        checker.includes(&mut |done, total| progress(Step::Includes, done, total))?;
         let mut report = checker.report;
         report.problems.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(report)
@@ -116,7 +139,7 @@ impl Checker<'_> {
         });
     }
 
-    fn objects(&mut self) -> Result<()> {
+    fn objects(&mut self, progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
         let dir = self.store.dir().join("objects");
         if !dir.is_dir() {
             self.problem(
@@ -157,13 +180,13 @@ impl Checker<'_> {
         }
         self.report.objects = files.len();
         self.found = files.iter().map(|(id, _)| id.clone()).collect();
-        for (path, message) in hash_all(files) {
+        for (path, message) in hash_all(files, progress) {
             self.problem(&path, "corrupt-object", message, false);
         }
         Ok(())
     }
 
-    fn logs_and_refs(&mut self) -> Result<()> {
+    fn logs_and_refs(&mut self, progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
         for tree in ["logs", "refs"] {
             let dir = self.store.dir().join(tree);
             if !dir.is_dir() {
@@ -241,10 +264,12 @@ impl Checker<'_> {
                 }
             }
         }
-        for prompt in prompts.keys() {
+        for (i, prompt) in prompts.keys().enumerate() {
+            progress(i, prompts.len());
             let name = PromptName::new(prompt).expect("checked above");
             self.prompt(&name)?;
         }
+        progress(prompts.len(), prompts.len());
         Ok(())
     }
 
@@ -713,8 +738,8 @@ impl Checker<'_> {
 
     /// Includes that name no version, in the versions that matter (each
     /// label's and the newest): a render of them would fail.
-    fn includes(&mut self) -> Result<()> {
-        for d in self.store.dangling_includes()? {
+    fn includes(&mut self, progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
+        for d in self.store.dangling_includes_with_progress(progress)? {
             let path = self.store.objects().path(&d.id);
             self.problem(
                 &path,
@@ -756,34 +781,58 @@ impl Checker<'_> {
 }
 
 /// Hash every object on all cores; returns the damaged ones with a message.
-fn hash_all(files: Vec<(VersionId, PathBuf)>) -> Vec<(PathBuf, String)> {
+/// This thread hashes a share too, and reports the count of all threads.
+fn hash_all(
+    files: Vec<(VersionId, PathBuf)>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Vec<(PathBuf, String)> {
+    let total = files.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = files.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            files
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .filter_map(|(id, path)| match fs::read(path) {
-                                Ok(bytes) => crate::objects::verify(path, id, &bytes).err().map(
-                                    |e| match e {
-                                        Error::Corrupt { detail, .. } => (path.clone(), detail),
-                                        other => (path.clone(), other.to_string()),
-                                    },
-                                ),
-                                Err(e) => Some((path.clone(), format!("cannot read: {e}"))),
-                            })
-                            .collect::<Vec<_>>()
+    let chunk = total.div_ceil(threads).max(1);
+    let hashed = AtomicUsize::new(0);
+    let check = |part: &[(VersionId, PathBuf)], tick: &mut dyn FnMut()| {
+        part.iter()
+            .filter_map(|(id, path)| {
+                let damage = match fs::read(path) {
+                    Ok(bytes) => crate::objects::verify(path, id, &bytes)
+                        .err()
+                        .map(|e| match e {
+                            Error::Corrupt { detail, .. } => (path.clone(), detail),
+                            other => (path.clone(), other.to_string()),
+                        }),
+                    Err(e) => Some((path.clone(), format!("cannot read: {e}"))),
+                };
+                tick();
+                damage
+            })
+            .collect::<Vec<_>>()
+    };
+    progress(0, total);
+    let damaged = std::thread::scope(|scope| {
+        let mut parts = files.chunks(chunk);
+        let first = parts.next();
+        let others: Vec<_> = parts
+            .map(|part| {
+                let (check, hashed) = (&check, &hashed);
+                scope.spawn(move || {
+                    check(part, &mut || {
+                        hashed.fetch_add(1, Ordering::Relaxed);
                     })
                 })
-                .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("hashing threads do not panic"))
-            .collect()
-    })
+            })
+            .collect();
+        let mut damaged = first.map_or_else(Vec::new, |part| {
+            check(part, &mut || {
+                progress(hashed.fetch_add(1, Ordering::Relaxed) + 1, total)
+            })
+        });
+        for h in others {
+            damaged.extend(h.join().expect("hashing threads do not panic"));
+        }
+        damaged
+    });
+    progress(total, total);
+    damaged
 }
 
 /// The command that records `value` as the value of `label`, as a logged
@@ -821,5 +870,66 @@ pub(crate) fn settle_command(
                 split
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Step;
+    use crate::{Label, PromptName, Signature, Store};
+
+    #[test]
+    fn progress_goes_through_each_step_in_order_and_ends_at_its_total() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = Store::init(tmp.path()).unwrap();
+        let sig = Signature {
+            author: "Ada".into(),
+            time: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let staging = Label::new("staging").unwrap();
+        // More objects than threads, so that every thread hashes some.
+        for i in 0..40 {
+            let name = PromptName::new(&format!("p{i}")).unwrap();
+            store
+                .add(
+                    &name,
+                    format!("v{i}").as_bytes(),
+                    "",
+                    std::slice::from_ref(&staging),
+                    None,
+                    &sig,
+                )
+                .unwrap();
+        }
+        let mut calls: Vec<(Step, usize, usize)> = Vec::new();
+        let report = store
+            .fsck_with_progress(false, &mut |step, done, total| {
+                calls.push((step, done, total))
+            })
+            .unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        let steps = [Step::Objects, Step::Prompts, Step::Includes];
+        let mut at = 0;
+        for (i, &(step, done, total)) in calls.iter().enumerate() {
+            let index = steps.iter().position(|s| *s == step).unwrap();
+            assert!(index >= at, "{step:?} after {:?}", steps[at]);
+            at = index;
+            assert!(done <= total, "{calls:?}");
+            let last_of_step = calls.get(i + 1).is_none_or(|next| next.0 != step);
+            if last_of_step {
+                assert_eq!(done, total, "{step:?} ends at its total");
+                assert_eq!(
+                    total,
+                    if step == Step::Objects {
+                        report.objects
+                    } else {
+                        40
+                    }
+                );
+            } else {
+                assert!(calls[i + 1].1 >= done, "{step:?} never goes back");
+            }
+        }
+        assert_eq!(at, 2, "every step reported: {calls:?}");
     }
 }

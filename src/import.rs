@@ -90,6 +90,21 @@ pub struct Imported {
     pub new_objects: usize,
     /// Label moves written (`--label`).
     pub labels_moved: usize,
+    /// Files whose front matter is invalid, in path order: imported all
+    /// the same (exact bytes), but `render` will refuse them.
+    pub invalid_front_matter: Vec<InvalidFrontMatter>,
+}
+
+/// A file imported with front matter that does not parse
+/// ([`crate::meta::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidFrontMatter {
+    /// The prompt it became.
+    pub name: PromptName,
+    /// The file ([`ImportFile::path`]).
+    pub path: PathBuf,
+    /// Why, as [`Error::FrontMatter`] says it (line and column of the file).
+    pub problem: String,
 }
 
 /// The prompt name for a file at `rel` (relative, `/`-separated): the path
@@ -278,6 +293,9 @@ impl Store {
                     objects.push(object);
                 }
             }
+            if let Some(problem) = file.front_matter {
+                done.invalid_front_matter.push(problem);
+            }
             match file.version {
                 Some(log) => {
                     done.new_versions += 1;
@@ -415,6 +433,13 @@ impl Store {
         let mut out = Vec::with_capacity(files.len());
         for (f, (newest, seq, current)) in files.iter().zip(state) {
             let bytes = read_prompt(&f.path, max_size)?;
+            let front_matter = crate::meta::parse(&bytes)
+                .err()
+                .map(|e| InvalidFrontMatter {
+                    name: f.name.clone(),
+                    path: f.path.clone(),
+                    problem: e.to_string(),
+                });
             let id = VersionId::of(&bytes);
             let mut object = None;
             if seen.insert(id.clone()) {
@@ -479,6 +504,7 @@ impl Store {
             }
             out.push(Prepared {
                 id,
+                front_matter,
                 object,
                 new_prompt: newest.is_none(),
                 version,
@@ -497,6 +523,8 @@ type State = (Option<VersionId>, u64, Vec<LabelState>);
 /// Step 1's result for one file.
 struct Prepared {
     id: VersionId,
+    /// The file's front matter does not parse.
+    front_matter: Option<InvalidFrontMatter>,
     /// The temp file of a new object, and where it goes.
     object: Option<(TempPath, PathBuf)>,
     /// NAME had no version before.

@@ -113,8 +113,18 @@ impl Store {
     /// are skipped: they are problems of their own, which `fsck` and
     /// `render` report.
     pub fn dangling_includes(&self) -> Result<Vec<DanglingInclude>> {
+        self.dangling_includes_with_progress(&mut |_, _| {})
+    }
+
+    /// [`Store::dangling_includes`], calling `progress(prompts done, total)`.
+    pub(crate) fn dangling_includes_with_progress(
+        &self,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<DanglingInclude>> {
         let mut out = Vec::new();
-        for name in self.prompts()? {
+        let names = self.prompts()?;
+        for (i, name) in names.iter().enumerate() {
+            progress(i, names.len());
             // (version, labels, newest), in report order.
             let mut versions: Vec<(VersionId, Vec<Label>, bool)> = Vec::new();
             let newest = Rev {
@@ -125,7 +135,7 @@ impl Store {
             if let Ok(id) = self.resolve(&newest) {
                 versions.push((id, Vec::new(), true));
             }
-            for (label, value) in self.labels(&name).unwrap_or_default() {
+            for (label, value) in self.labels(name).unwrap_or_default() {
                 // A split label points at each of its versions.
                 for id in value.versions() {
                     match versions.iter_mut().find(|(v, _, _)| v == id) {
@@ -154,6 +164,7 @@ impl Store {
                 }
             }
         }
+        progress(names.len(), names.len());
         Ok(out)
     }
 }

@@ -60,7 +60,7 @@ pub use config::{Config, FORMAT_VERSION};
 pub use error::{Error, Result};
 pub use history::{Event, LogFilter, LogIter, Timeline};
 pub use id::{MIN_PREFIX, SHORT_LEN, VersionId};
-pub use import::{ImportFile, ImportPlan, Imported};
+pub use import::{ImportFile, ImportPlan, Imported, InvalidFrontMatter};
 pub use name::{Label, PromptName};
 pub use refs::RefValue;
 pub use rev::{Rev, Spec};

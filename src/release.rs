@@ -215,7 +215,8 @@ impl Release {
 pub enum Selection<'a> {
     /// These prompts: each must have FROM.
     Names(&'a [PromptName]),
-    /// Every prompt that has FROM.
+    /// Every prompt that has FROM (when none has it, the error is
+    /// [`Error::NoPromptHasLabel`]).
     All,
 }
 
@@ -359,6 +360,7 @@ impl Store {
         };
         let mut moves = Vec::new();
         let mut removed_vars = Vec::new();
+        let mut any_from = false;
         for name in &names {
             self.settle(name, from)?;
             let Some(target) = self.label(name, from)? else {
@@ -367,6 +369,7 @@ impl Store {
                 }
                 return Err(self.unknown_label(name, from)?);
             };
+            any_from = true;
             self.settle(name, to)?;
             let state = self.label_state(name, to)?;
             if !state.moves(&target) {
@@ -378,6 +381,9 @@ impl Store {
                 removed_vars.push((name.to_string(), removed));
             }
             moves.push(ReleaseMove::new(name.to_string(), state.from(), &target));
+        }
+        if !any_from && matches!(selection, Selection::All) {
+            return Err(self.label_nowhere(from)?);
         }
         if moves.is_empty() {
             return Ok(Released {

@@ -146,6 +146,32 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The labels of any prompt whose names are close to `label` (a
+    /// misspelling of one, most likely), closest first; `label` itself is
+    /// left out.
+    pub fn labels_like(&self, label: &str) -> Result<Vec<String>> {
+        let mut labels = std::collections::BTreeSet::new();
+        for name in self.prompts()? {
+            labels.extend(
+                crate::refs::labels_in(&self.prompt_path("refs", &name))?
+                    .into_iter()
+                    .map(|l| l.to_string())
+                    .filter(|l| l != label),
+            );
+        }
+        Ok(similar_to(label, labels.into_iter().collect()))
+    }
+
+    /// The error for a label that no prompt has, suggesting labels close to it.
+    pub(crate) fn label_nowhere(&self, label: &Label) -> Result<Error> {
+        Ok(Error::NoPromptHasLabel {
+            label: label.to_string(),
+            suggestions: self.labels_like(label.as_str())?,
+        })
+    }
+}
+
 /// Skip `skip` records of a newest-first log and return `pick` of the next;
 /// an error saying how far back the history goes when it is too short.
 fn nth_back(
@@ -175,11 +201,22 @@ fn nth_back(
     })
 }
 
-/// Names close to `wanted`, closest first.
+/// Names close to `wanted`, closest first (ties in `candidates`' order). A
+/// name without a namespace is also compared with the last part of each
+/// candidate: `refund-bot` finds `support/refund-bot`.
 fn similar_to(wanted: &str, candidates: Vec<String>) -> Vec<String> {
+    let score = |c: &str| {
+        let whole = strsim::jaro_winkler(wanted, c);
+        match c.rsplit_once('/') {
+            Some((_, last)) if !wanted.contains('/') => {
+                whole.max(strsim::jaro_winkler(wanted, last))
+            }
+            _ => whole,
+        }
+    };
     let mut scored: Vec<(f64, String)> = candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(wanted, &c), c))
+        .map(|c| (score(&c), c))
         .filter(|(score, _)| *score > 0.8)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));

@@ -1,5 +1,6 @@
 //! Everything the commands need from the process environment, read in one place.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -24,6 +25,10 @@ pub struct Context {
     pub lock_timeout: Option<Duration>,
     /// `--color`.
     pub color: ColorWhen,
+    /// Standard error is a terminal: long commands may draw progress there.
+    pub stderr_terminal: bool,
+    /// How long work runs before its progress bar appears.
+    pub progress_delay: Duration,
 }
 
 impl Context {
@@ -83,7 +88,22 @@ impl Context {
                 _ => bail!("PROMPTREL_FAIL_AT={spec:?} is not STEP, STEP:enospc or STEP:eio"),
             }
         }
+        // Testing aid: draw progress bars at once, so that a test on a
+        // pseudo-terminal sees one without needing slow work.
+        let progress_delay = match text("PROMPTREL_PROGRESS_DELAY")? {
+            Some(s) => s
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64)
+                .with_context(|| {
+                    format!("PROMPTREL_PROGRESS_DELAY={s:?} is not a number of seconds")
+                })?,
+            None => super::progress::DELAY,
+        };
         Ok(Context {
+            stderr_terminal: std::io::stderr().is_terminal(),
+            progress_delay,
             store_dir: var("PROMPTREL_DIR").map(|d| cwd.join(d)),
             author: text("PROMPTREL_AUTHOR")?,
             date,

@@ -3,6 +3,7 @@
 mod commands;
 mod context;
 mod output;
+mod progress;
 
 use std::ffi::OsString;
 use std::path::PathBuf;

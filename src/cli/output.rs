@@ -160,6 +160,10 @@ fn hints(err: &Error) -> Vec<String> {
             }
             hints
         }
+        Error::NoPromptHasLabel { suggestions, .. } => match suggestions.first() {
+            Some(s) => vec![format!("did you mean {s}?")],
+            None => vec!["`promptrel list` shows every prompt's labels".into()],
+        },
         Error::UnknownVersion { name, .. } => {
             vec![format!("`promptrel log {name}` lists its versions")]
         }

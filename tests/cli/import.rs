@@ -1,6 +1,7 @@
 //! `promptrel add --dir DIR`: bulk import under one lock.
 
 use serde_json::Value;
+use snapbox::{assert_data_eq, str};
 
 use crate::support::{Run, TestEnv};
 
@@ -276,4 +277,64 @@ fn many_prompts_import_and_log_within_a_small_open_file_limit() {
     let run = crate::support::run_cmd(&mut sh).ok();
     assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
     env.run(&["fsck"]).ok();
+}
+
+/// Each file whose front matter does not parse is named in one warning with
+/// its line and column, as a single `add` does; every file is still
+/// stored exactly.
+#[test]
+fn invalid_front_matter_is_a_warning_per_file_and_stored_exactly() {
+    let env = TestEnv::init();
+    folder(&env);
+    let flow = "---\nmodel: x\nconfig: {temperature: 0.2\n---\nHi {{ name }}\n";
+    let shape = "---\ninput:\n  default: [a]\n---\nHello\n";
+    let open = "---\nmodel: x\nHello\n";
+    let fine = "---\nmodel: x\n---\nHello\n";
+    env.write("prompts/support/bad.md", flow);
+    env.write("prompts/shape.md", shape);
+    env.write("prompts/open.txt", open);
+    env.write("prompts/fine.md", fine);
+    let run = env.run(&["add", "--dir", "prompts"]).ok();
+    assert_eq!(
+        run.stdout,
+        "imported 7 files from prompts: 7 new versions (7 new prompts), 0 unchanged\n"
+    );
+    assert_data_eq!(
+        run.stderr,
+        str![[r#"
+warning: prompts/open.txt (open): invalid front matter at line 1, column 1: the `---` line opens front matter that no later `---` line closes; the version is stored as is, but render will refuse it
+warning: prompts/shape.md (shape): invalid front matter at line 3, column 12: input.default: invalid type: sequence, expected a map; the version is stored as is, but render will refuse it
+warning: prompts/support/bad.md (support/bad): invalid front matter at line 4, column 1: did not find expected ',' or '}', while parsing a flow mapping at line 3, column 9; the version is stored as is, but render will refuse it
+
+"#]]
+    );
+    for (name, text) in [
+        ("support/bad", flow),
+        ("shape", shape),
+        ("open", open),
+        ("fine", fine),
+    ] {
+        let shown = env.run(&["show", name]).ok().stdout;
+        assert_eq!(shown, text, "{name}: stored exactly");
+        assert_eq!(
+            records(&env, &[name])[0]["to"],
+            id_of(text).as_str(),
+            "{name}"
+        );
+    }
+    env.run(&["render", "shape"]).fails(2);
+
+    // A folder given by another path names its files that way; a refused
+    // import warns about nothing.
+    env.write("prompts/support/bad.md", format!("{flow}v2\n"));
+    let run = env.run(&["-C", "prompts", "add", "--dir", "."]).ok();
+    assert!(
+        run.stderr
+            .contains("warning: ./support/bad.md (support/bad): invalid front matter at line 4"),
+        "{}",
+        run.stderr
+    );
+    env.write("prompts/Upper.md", "x\n");
+    let run = env.run(&["add", "--dir", "prompts"]).fails(2);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }

@@ -1,13 +1,13 @@
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use promptrel::{Label, PromptName};
 
-use crate::cli::commands::arrow;
+use crate::cli::commands::{arrow, warn_new_label_typo};
 use crate::cli::context::Context;
-use crate::cli::output::{exit, stderr, stdout};
+use crate::cli::output::{exit, stderr, stdout, warn};
+use crate::cli::progress::Progress;
 
 /// The largest version accepted, so a wrong file (a database dump, a video)
 /// is refused rather than copied into the repository.
@@ -119,6 +119,10 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
             )?;
         }
     }
+    drop(err);
+    for moved in &added.labels {
+        warn_new_label_typo(ctx, &store, moved)?;
+    }
     super::render::warn_invalid_front_matter(ctx, &name, &bytes)?;
     Ok(exit::OK)
 }
@@ -130,20 +134,26 @@ fn import(dir: &Path, message: &str, labels: &[Label], ctx: &Context) -> Result<
     plan.dir = dir.to_path_buf(); // errors name the folder as the user wrote it
     let sig = ctx.signature(&store);
     let total = plan.files.len();
-    // Progress only on a terminal, at most every 100 ms.
-    let terminal = std::io::stderr().is_terminal();
-    let mut last = Instant::now();
-    let mut progress = |done: usize| {
-        if terminal && (done == total || last.elapsed() >= Duration::from_millis(100)) {
-            last = Instant::now();
-            eprint!("\rimporting: {done}/{total} files");
-        }
-    };
-    let imported = store.import(&plan, message, labels, &sig, &mut progress);
-    if terminal && total > 0 {
-        eprint!("\r\x1b[K");
-    }
+    let mut bar = Progress::new(ctx, false, "importing", "files");
+    let imported = store.import(&plan, message, labels, &sig, &mut |done| {
+        bar.update(done, total)
+    });
+    drop(bar);
     let done = imported?;
+    let root = ctx.path(dir);
+    for invalid in &done.invalid_front_matter {
+        // The file as the user would name it: under DIR as they wrote it.
+        let file = dir.join(invalid.path.strip_prefix(&root).unwrap_or(&invalid.path));
+        warn(
+            ctx.color,
+            &format!(
+                "{} ({}): {}; the version is stored as is, but render will refuse it",
+                file.display(),
+                invalid.name,
+                invalid.problem
+            ),
+        )?;
+    }
     let mut summary = format!(
         "imported {} files from {}: {} new versions ({} new prompts), {} unchanged",
         done.files,

@@ -1,11 +1,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use promptrel::Label;
 
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stderr, stdout, style};
+use crate::cli::progress::Progress;
 
 /// Write one label of every prompt as plain files, for a deploy.
 ///
@@ -39,19 +40,19 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let label = Label::new(&args.label)?;
     let store = ctx.store()?;
     let export = store.export(&label)?;
-    if export.prompts.is_empty() {
-        bail!(
-            "no prompt has a label {:?}; nothing to export (`promptrel list` shows every prompt's labels)",
-            label.as_str()
-        );
-    }
     if args.json {
         let mut out = stdout(ctx.color);
         serde_json::to_writer_pretty(&mut out, &export.bundle())?;
         writeln!(out)?;
     } else {
         let dir = args.dir.expect("clap requires DIR without --json");
-        export.write_to(&ctx.path(&dir), args.force)?;
+        let total = export.prompts.len();
+        let mut bar = Progress::new(ctx, false, "exporting", "prompts");
+        let written = export.write_to_with_progress(&ctx.path(&dir), args.force, &mut |done| {
+            bar.update(done, total)
+        });
+        drop(bar);
+        written?;
         let mut out = stdout(ctx.color);
         let s = style::ID;
         for p in &export.prompts {

@@ -1,9 +1,11 @@
 use std::io::Write;
 
 use anyhow::Result;
+use promptrel::fsck::Step;
 
 use crate::cli::context::Context;
 use crate::cli::output::{exit, stdout};
+use crate::cli::progress::Progress;
 
 /// Check the whole store: every object re-hashed, every ref and changelog record.
 ///
@@ -26,7 +28,17 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let store = ctx.store()?;
-    let report = store.fsck(args.repair)?;
+    let mut bar = Progress::new(ctx, args.json, "hashing", "objects");
+    let report = store.fsck_with_progress(args.repair, &mut |step, done, total| {
+        match step {
+            Step::Objects => bar.stage("hashing", "objects"),
+            Step::Prompts => bar.stage("checking logs and refs", "prompts"),
+            _ => bar.stage("checking includes", "prompts"),
+        }
+        bar.update(done, total)
+    });
+    drop(bar);
+    let report = report?;
     let mut out = stdout(ctx.color);
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;

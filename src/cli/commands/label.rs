@@ -1,7 +1,7 @@
 use anyhow::Result;
 use promptrel::{Label, PromptName};
 
-use crate::cli::commands::report_move;
+use crate::cli::commands::{report_move, warn_new_label_typo};
 use crate::cli::context::Context;
 
 /// Point a label at a version.
@@ -38,5 +38,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         &args.message,
         &ctx.signature(&store),
     )?;
-    report_move(ctx, "labelled", &moved)
+    let code = report_move(ctx, "labelled", &moved)?;
+    warn_new_label_typo(ctx, &store, &moved)?;
+    Ok(code)
 }

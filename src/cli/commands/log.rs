@@ -8,7 +8,7 @@ use promptrel::{Action, Event, Label, LabelValue, LogFilter, PromptName, Record}
 
 use crate::cli::commands::value;
 use crate::cli::context::Context;
-use crate::cli::output::{exit, stdout, style};
+use crate::cli::output::{exit, stdout, style, warn};
 
 /// Show the changelog, newest first: every version added and every label move.
 ///
@@ -47,27 +47,45 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     // bytes through one large buffer (no escape-code stripping, no flush
     // per line); a terminal with colour gets the styled, line-buffered stream.
     let styled = stdout(ctx.color);
+    let written;
     if args.json || styled.current_choice() == ColorChoice::Never {
         drop(styled);
         let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        write_all(&mut out, records, args.json, false)?;
+        written = write_all(&mut out, records, args.json, false)?;
         out.flush()?;
     } else {
         let mut out = styled;
-        write_all(&mut out, records, args.json, true)?;
+        written = write_all(&mut out, records, args.json, true)?;
         out.flush()?;
+    }
+    // A label no prompt has yet has no history, which is no error; but one
+    // a letter away from a label in use was most likely meant as that one.
+    if let (0, None, Some(label)) = (written, &filter.name, &filter.label)
+        && args.max_count != Some(0)
+        && let Some(near) = store.labels_like(label.as_str())?.first()
+    {
+        warn(
+            ctx.color,
+            &format!(
+                "no prompt has a label {:?}; did you mean {near}?",
+                label.as_str()
+            ),
+        )?;
     }
     Ok(exit::OK)
 }
 
+/// Write every event; returns how many.
 fn write_all(
     out: &mut impl Write,
     events: impl Iterator<Item = promptrel::Result<Event>>,
     json: bool,
     color: bool,
-) -> Result<()> {
+) -> Result<usize> {
     let mut line = String::with_capacity(512);
+    let mut written = 0;
     for event in events {
+        written += 1;
         match (event?, json) {
             (Event::Record(record), true) => out.write_all(&record.to_line())?,
             (Event::Record(record), false) => {
@@ -95,7 +113,7 @@ fn write_all(
             }
         }
     }
-    Ok(())
+    Ok(written)
 }
 
 /// The time column: RFC 3339 in UTC, whole seconds, and two spaces.

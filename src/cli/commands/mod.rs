@@ -170,3 +170,30 @@ pub fn report_move(ctx: &Context, verb: &str, moved: &promptrel::Moved) -> Resul
     }
     Ok(super::output::exit::OK)
 }
+
+/// A warning when a command created a label one typo away (one letter
+/// added, dropped, changed or two swapped) from another label of the same
+/// prompt: `promote checkout-bot staging prd` most likely meant `prod`, and
+/// labels are never deleted, so say so at once.
+pub fn warn_new_label_typo(
+    ctx: &Context,
+    store: &promptrel::Store,
+    moved: &promptrel::Moved,
+) -> Result<()> {
+    if !moved.changed || moved.from.is_some() {
+        return Ok(());
+    }
+    let new = moved.label.as_str();
+    let near = store
+        .labels(&moved.name)?
+        .into_iter()
+        .find(|(other, _)| other.as_str() != new && strsim::osa_distance(other.as_str(), new) == 1);
+    if let Some((other, _)) = near {
+        let name = &moved.name;
+        super::output::warn(
+            ctx.color,
+            &format!("{name}@{new} is a new label; did you mean {name}@{other}?"),
+        )?;
+    }
+    Ok(())
+}

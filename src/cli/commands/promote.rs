@@ -1,7 +1,7 @@
 use anyhow::Result;
 use promptrel::{Label, PromoteOptions, PromptName};
 
-use crate::cli::commands::report_move;
+use crate::cli::commands::{report_move, warn_new_label_typo};
 use crate::cli::context::Context;
 use crate::cli::output::warn;
 
@@ -61,6 +61,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
         &ctx.signature(&store),
     )?;
     let code = report_move(ctx, "promoted", &moved)?;
+    warn_new_label_typo(ctx, &store, &moved)?;
     let target = format!("{}@{}", moved.name, moved.label);
     if !moved.new_required_vars.is_empty() {
         let vars = moved.new_required_vars.join(", ");
