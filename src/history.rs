@@ -2,11 +2,12 @@
 //! logs, merged newest first and read from the ends of the files, so `-n 20`
 //! costs the same however long the history is.
 
-use crate::changelog::{self, Record, Reverse};
+use crate::changelog::{Log, Record, Reverse};
 use crate::error::Result;
 use crate::name::{Label, PromptName};
+use crate::refs;
 use crate::release::{Release, ReleaseRecord};
-use crate::store::{Store, VERSIONS_LOG};
+use crate::store::Store;
 
 impl Store {
     /// Changelog records, newest first, streamed from the ends of the logs.
@@ -26,25 +27,23 @@ impl Store {
         };
         let mut sources = Vec::new();
         for name in &names {
-            // One listing of the prompt's folder finds all of its logs.
-            let dir = self.prompt_path("logs", name);
-            let logs = changelog::scan(&dir)?;
-            let stems: Vec<String> = match &filter.label {
-                Some(label) => vec![label.file_name()],
-                // `+versions`, then label logs sorted by label (FORMAT.md §6.4).
-                None => std::iter::once(VERSIONS_LOG.to_string())
+            let logs: Vec<Log> = match &filter.label {
+                Some(label) => vec![self.label_log(name, label)],
+                // `+versions`, then label logs sorted by label (FORMAT.md
+                // §6.4). A prompt's folder in `logs/` holds a shard folder
+                // per 256 records of each log, so its labels come from the
+                // small `refs/` folder instead (a label log without a ref is
+                // a move interrupted before its first ref: fsck reports it).
+                None => std::iter::once(self.versions_log(name))
                     .chain(
-                        logs.keys()
-                            .filter(|s| s.strip_prefix('@').is_some_and(|l| Label::new(l).is_ok()))
-                            .cloned(),
+                        refs::labels_in(&self.prompt_path("refs", name))?
+                            .iter()
+                            .map(|label| self.label_log(name, label)),
                     )
                     .collect(),
             };
-            let mut logs = logs;
-            for stem in stems {
-                if let Some(files) = logs.remove(&stem) {
-                    sources.push(Reverse::of_shards(files));
-                }
+            for log in logs {
+                sources.push(Reverse::of_shards(log.shards()?));
             }
         }
         LogIter::new(sources)

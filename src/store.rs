@@ -262,42 +262,61 @@ impl Store {
 
     /// Every prompt in the store, sorted by name.
     pub fn prompts(&self) -> Result<Vec<PromptName>> {
-        let logs = self.dir.join("logs");
         let mut names = Vec::new();
-        let mut walk = walkdir::WalkDir::new(&logs).min_depth(2).into_iter();
-        while let Some(entry) = walk.next() {
-            let entry = entry.map_err(|e| {
-                let path = e.path().unwrap_or(&logs).to_path_buf();
-                Error::io("listing", path)(e.into())
-            })?;
-            // A prompt's folder holds its `+versions~NNNNNN` shard folders;
-            // no shard folder is walked into.
-            let shard = changelog::parse_shard_name(&entry.file_name().to_string_lossy())
-                .map(|(stem, _)| stem == VERSIONS_LOG);
-            if shard.is_some() && entry.file_type().is_dir() {
-                walk.skip_current_dir();
-            }
-            if shard != Some(true) || !entry.file_type().is_dir() {
-                continue;
-            }
-            let rel = entry
-                .path()
-                .parent()
-                .and_then(|p| p.strip_prefix(&logs).ok())
-                .expect("walkdir stays under its root");
-            let text: Option<Vec<&str>> = rel.iter().map(|p| p.to_str()).collect();
-            let name = text
-                .map(|parts| parts.join("/"))
-                .and_then(|n| PromptName::new(&n).ok())
-                .ok_or_else(|| Error::corrupt(entry.path(), "folder is not a valid prompt name"))?;
-            names.push(name);
-        }
+        self.find_prompts(&self.dir.join("logs"), &mut Vec::new(), &mut names)?;
         names.sort();
-        names.dedup();
         // A shard folder with no record is what a crash before the first
         // record leaves: not a prompt.
         names.retain(|name| self.has_prompt(name));
         Ok(names)
+    }
+
+    /// The prompts in `dir` (`logs/` followed by `parts`) and below: a
+    /// folder holding a `+versions~NNNNNN` shard folder is a prompt. Shard
+    /// folders are never opened, and only folder names are read (no `stat`).
+    fn find_prompts(
+        &self,
+        dir: &Path,
+        parts: &mut Vec<String>,
+        out: &mut Vec<PromptName>,
+    ) -> Result<()> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io("listing", dir)(e)),
+        };
+        let mut is_prompt = false;
+        let mut subfolders = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(Error::io("listing", dir))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            match changelog::parse_shard_name(name) {
+                Some((stem, _)) => is_prompt |= stem == VERSIONS_LOG,
+                None if !name.starts_with('.') => {
+                    let is_dir = entry
+                        .file_type()
+                        .map_err(Error::io("listing", dir))?
+                        .is_dir();
+                    if is_dir {
+                        subfolders.push(name.to_string());
+                    }
+                }
+                None => {}
+            }
+        }
+        if is_prompt && !parts.is_empty() {
+            let joined = parts.join("/");
+            let name = PromptName::new(&joined)
+                .map_err(|_| Error::corrupt(dir, "folder is not a valid prompt name"))?;
+            out.push(name);
+        }
+        for sub in subfolders {
+            parts.push(sub);
+            self.find_prompts(&dir.join(parts.last().expect("just pushed")), parts, out)?;
+            parts.pop();
+        }
+        Ok(())
     }
 
     /// Every prompt with its labels.

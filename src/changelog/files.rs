@@ -285,8 +285,32 @@ impl Log {
     }
 
     /// Its shard folders, by number (a missing log has none).
+    ///
+    /// Shard folders are numbered from 0 with no gap (`seq` has none), so
+    /// the last one is found by probing (about 2 log2(shards) `stat`s)
+    /// rather than by listing the prompt's folder, which holds every shard
+    /// folder of every log of the prompt (1 000 and more for long
+    /// histories). A folder missing in the middle reads as empty; `fsck`
+    /// reports the records missing.
     pub fn shards(&self) -> Result<Vec<Shard>> {
-        Ok(scan(&self.dir)?.remove(&self.stem).unwrap_or_default())
+        let exists = |n: u64| self.shard(n).dir.is_dir();
+        if !exists(0) {
+            return Ok(Vec::new());
+        }
+        let (mut found, mut missing) = (0u64, 1u64);
+        while exists(missing) {
+            found = missing;
+            missing = missing.saturating_mul(2);
+        }
+        while missing - found > 1 {
+            let mid = found + (missing - found) / 2;
+            if exists(mid) {
+                found = mid;
+            } else {
+                missing = mid;
+            }
+        }
+        Ok((0..=found).map(|n| self.shard(n)).collect())
     }
 
     /// Shard `number` of this log (whether or not it exists).
