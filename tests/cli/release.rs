@@ -240,6 +240,42 @@ fn rollback_release_undoes_every_move_at_once() {
 }
 
 #[test]
+fn rolling_back_the_rollback_of_a_release_is_not_an_undo() {
+    // Found by scripts/killtest.sh: the re-done move was written with
+    // `undo: true`, so the undo walk hid one change too many and the next
+    // plain rollback skipped a value (here: "nothing to roll back").
+    let env = store();
+    env.run(&["release", "staging", "prod", "checkout-bot", "-m", "spring"])
+        .ok();
+    let spring = release_ids(&env).remove(0);
+    env.run(&["rollback", "--release", &spring, "-m", "broke"])
+        .ok();
+    let undo = release_ids(&env).remove(0);
+    env.run(&["rollback", "--release", &undo, "-m", "fine after all"])
+        .ok();
+    assert_eq!(show(&env, "checkout-bot@prod"), "checkout v2\n");
+    let prod = env.log_lines("checkout-bot", "@prod");
+    let undone: Value = serde_json::from_str(&prod[prod.len() - 2]).unwrap();
+    let redone: Value = serde_json::from_str(prod.last().unwrap()).unwrap();
+    assert_eq!(undone["undo"], true);
+    assert_eq!(redone["action"], "rollback");
+    assert_eq!(redone.get("undo"), None, "{redone}");
+    // A plain rollback now undoes the most recent change: the re-done move.
+    let run = env
+        .run(&["rollback", "checkout-bot", "prod", "-m", "no"])
+        .ok();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "rolled back checkout-bot@prod: {} -> {}\n",
+            short("checkout v2\n"),
+            short("checkout v1\n")
+        )
+    );
+    assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
+}
+
+#[test]
 fn rollback_release_refuses_when_a_label_moved_since() {
     let env = store();
     env.run(&[
