@@ -2,14 +2,25 @@
 # SIGKILL test (issue 3: promptrel never loses a release).
 #
 # Builds the release binary, then in a temp dir starts a writer (a loop of
-# mixed promptrel commands that write) KILLS times, kills it with SIGKILL
-# at a random moment within its first few
-# commands (a few ms), and checks after every kill that `fsck` finds only
-# crash leftovers (torn record, temp file, ref one move behind its log) that
-# `fsck --repair` fixes, and that no acknowledged command is missing from the
-# changelog. Prints kills, kills that left leftovers, repairs by kind, ops
-# acknowledged and ops lost (must be 0); exits 1 on any failure, keeping the
-# store for inspection.
+# mixed promptrel commands that write: add, promote, rollback, label, and
+# multi-prompt `release` and `rollback --release`) KILLS times, kills it with
+# SIGKILL at a random moment within its first few commands (a few ms), and
+# checks after every kill that:
+# - before any repair, `promptrel show` sees every release whole (each of
+#   its labels at the new value, through releases/+pending, or each at the
+#   old one);
+# - `fsck` finds only crash leftovers (temp-file, ref-behind-log,
+#   pending-release), which `fsck --repair` or the next writer fix;
+# - the changelog (format 2: one file per record in shard folders, read from
+#   the record files; a pack readers would use must hold exactly them) only
+#   grew by new files, none changed or removed; every log chains (seq 1, 2,
+#   3, …, each `from` the `to` before it), every undo went where the undo
+#   walk says, every release's moves are recorded in their labels' logs;
+# - no acknowledged command is missing from the changelog, and each is
+#   there exactly once.
+# Prints kills, kills that left leftovers (and a pending release), repairs
+# by kind, ops acknowledged by kind, records checked and ops lost (must be
+# 0); exits 1 on any failure, keeping the store for inspection.
 #
 # usage: scripts/killtest.sh            # 1000 kills, a few minutes
 #        KILLS=50 scripts/killtest.sh   # quick

@@ -14,7 +14,7 @@
 //! do anyway and loses nothing acknowledged: stale temp files (removed), a
 //! ref one move behind its log (moved forward).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -683,6 +683,12 @@ impl Checker<'_> {
             .log_entries::<ReleaseRecord>(&shards)?
             .unwrap_or_default();
         self.report.records += entries.len();
+        // Each label log is read once, however many releases moved it (a
+        // read per move made fsck O(releases × log length)): the (release,
+        // to) of its records, or None when it is damaged (reported on its
+        // own).
+        let mut recorded_moves: HashMap<PathBuf, Option<HashSet<(String, VersionId)>>> =
+            HashMap::new();
         for entry in entries {
             let release = crate::release::Release::from_entry(entry);
             let Ok(label) = Label::new(&release.record.label) else {
@@ -712,17 +718,20 @@ impl Checker<'_> {
                     );
                     continue;
                 };
-                let recorded = self
-                    .store
-                    .label_log(&name, &label)
-                    .read_all()
-                    .map(|records| {
-                        records
-                            .iter()
-                            .any(|r| r.release.as_deref() == Some(&release.id) && r.to == m.to)
+                let log = self.store.label_log(&name, &label);
+                let recorded = recorded_moves
+                    .entry(log.dir().join(label.file_name()))
+                    .or_insert_with(|| {
+                        log.read_all().ok().map(|records| {
+                            records
+                                .into_iter()
+                                .filter_map(|r| Some((r.release?, r.to)))
+                                .collect()
+                        })
                     })
+                    .as_ref()
                     // A damaged log is reported on its own.
-                    .unwrap_or(true);
+                    .is_none_or(|moves| moves.contains(&(release.id.clone(), m.to.clone())));
                 if !recorded {
                     self.problem(
                         &self.store.label_log(&name, &label).dir().join(format!("{}~…", label.file_name())),

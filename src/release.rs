@@ -309,8 +309,7 @@ impl Store {
             let head = log.head()?;
             let newest_release = head.newest.as_ref().and_then(|r| r.release.clone());
             if newest_release.as_deref() != Some(&pending.id) {
-                let undo = pending.record.action == ReleaseAction::Rollback
-                    && newest_release == pending.record.undoes;
+                let undo = undoes_newest(head.newest.as_ref(), &pending.record);
                 let record = member_record(&pending, &name, &label, m, head.next_seq, undo);
                 fsutil::write_atomic(&log.record_path(&record), &record.to_line())?;
             }
@@ -511,12 +510,10 @@ impl Store {
             );
             how.source = release.record.source.clone();
             how.release = Some(release.id.clone());
-            how.undo = release.record.action == ReleaseAction::Rollback
-                && self
-                    .label_log(&name, &label)
-                    .newest()?
-                    .and_then(|r| r.release)
-                    == release.record.undoes;
+            how.undo = undoes_newest(
+                self.label_log(&name, &label).newest()?.as_ref(),
+                &release.record,
+            );
             self.move_label(&name, &label, &m.value(), how, sig, &mut guard)?;
         }
         let log = self.releases_log();
@@ -528,6 +525,18 @@ impl Store {
         guard.commit();
         Ok(release)
     }
+}
+
+/// Whether the move of `release` in a label whose newest record is `newest`
+/// is an undo (`undo: true`, FORMAT.md §8.1 and §16): `release` is the
+/// rollback of a release, `newest` is that release's move, and `newest` is
+/// not an undo itself. Rolling back the rollback of a release re-does a move
+/// that the undo walk already counts as undone; marked as an undo, it would
+/// hide one more change, and the next `rollback` would skip a value.
+fn undoes_newest(newest: Option<&crate::Record>, release: &ReleaseRecord) -> bool {
+    release.action == ReleaseAction::Rollback
+        && release.undoes.is_some()
+        && newest.is_some_and(|r| !r.undo && r.release == release.undoes)
 }
 
 /// The record of one member move of a pending release, as

@@ -240,6 +240,81 @@ fn rollback_release_undoes_every_move_at_once() {
 }
 
 #[test]
+fn rolling_back_the_rollback_of_a_release_is_not_an_undo() {
+    // Found by scripts/killtest.sh: the re-done move was written with
+    // `undo: true`, so the undo walk hid one change too many and the next
+    // plain rollback skipped a value (here: "nothing to roll back").
+    let env = store();
+    env.run(&["release", "staging", "prod", "checkout-bot", "-m", "spring"])
+        .ok();
+    let spring = release_ids(&env).remove(0);
+    env.run(&["rollback", "--release", &spring, "-m", "broke"])
+        .ok();
+    let undo = release_ids(&env).remove(0);
+    env.run(&["rollback", "--release", &undo, "-m", "fine after all"])
+        .ok();
+    assert_eq!(show(&env, "checkout-bot@prod"), "checkout v2\n");
+    let prod = env.log_lines("checkout-bot", "@prod");
+    let undone: Value = serde_json::from_str(&prod[prod.len() - 2]).unwrap();
+    let redone: Value = serde_json::from_str(prod.last().unwrap()).unwrap();
+    assert_eq!(undone["undo"], true);
+    assert_eq!(redone["action"], "rollback");
+    assert_eq!(redone.get("undo"), None, "{redone}");
+    // A plain rollback now undoes the most recent change: the re-done move.
+    let run = env
+        .run(&["rollback", "checkout-bot", "prod", "-m", "no"])
+        .ok();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "rolled back checkout-bot@prod: {} -> {}\n",
+            short("checkout v2\n"),
+            short("checkout v1\n")
+        )
+    );
+    assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
+}
+
+#[test]
+fn fsck_finds_a_release_move_missing_from_its_label_log() {
+    let env = store();
+    env.run(&[
+        "release",
+        "staging",
+        "prod",
+        "checkout-bot",
+        "support/refund-bot",
+        "-m",
+        "spring",
+    ])
+    .ok();
+    env.add("checkout-bot", "checkout v3\n", &["--label", "staging"]);
+    env.run(&["release", "staging", "prod", "--all", "-m", "summer"])
+        .ok();
+    // Two releases moved checkout-bot@prod (fsck reads that log once) and
+    // both are found; refund-bot's record of spring loses its release id.
+    let old = env.log_file("support/refund-bot", "@prod", 2);
+    let mut record: Value = serde_json::from_str(&std::fs::read_to_string(&old).unwrap()).unwrap();
+    record.as_object_mut().unwrap().remove("release");
+    std::fs::remove_file(old).unwrap();
+    env.write_record("support/refund-bot", "@prod", &record.to_string());
+    let run = env.run(&["fsck", "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let problems: Vec<(&str, &str)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["kind"].as_str().unwrap(), p["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        problems,
+        [("incomplete-release", "logs/support/refund-bot/@prod~…")],
+        "{report}"
+    );
+}
+
+#[test]
 fn rollback_release_refuses_when_a_label_moved_since() {
     let env = store();
     env.run(&[
