@@ -13,7 +13,7 @@
 //!   the last `to` of its log, and `fsck` exits 0.
 //! - [`sigkilled_writers_lose_nothing`] (Unix): one writer at a time, killed
 //!   at a random moment; after each kill `fsck` may find only crash leftovers
-//!   (a torn record, a temp file, a ref one move behind its log), no
+//!   (a temp file, a ref one move behind its log), no
 //!   acknowledged command may be missing, and every other kill leaves the
 //!   leftovers to the next writer instead of `fsck --repair`.
 //!
@@ -39,7 +39,7 @@ use crate::support::TestEnv;
 const PROMPTS: [&str; 4] = ["shared", "team/a", "team/b", "team/c"];
 
 /// What `fsck` may find after a crash: nothing else.
-const CRASH_LEFTOVERS: [&str; 3] = ["torn-record", "temp-file", "ref-behind-log"];
+const CRASH_LEFTOVERS: [&str; 2] = ["temp-file", "ref-behind-log"];
 
 fn env_number(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
@@ -488,7 +488,7 @@ struct Checked {
 }
 
 /// Compare the changelog with what every command reported. `settled`: the
-/// store has no crash leftovers (no torn tail, every ref at its log's end).
+/// store has no crash leftovers (every ref at its log's end).
 fn check_store(env: &TestEnv, ops: &[(Op, Outcome)], settled: bool) -> Checked {
     let mut c = Checked::default();
     // Each log's records from all its files (loose records and packs),
