@@ -16,19 +16,29 @@
 use crate::error::Result;
 use crate::fsutil;
 
-use super::files::{Log, Shard, read_record, shard_of};
+use super::files::{Log, SHARD_SIZE, Shard, read_record, shard_of};
 use super::record::{Entry, Meta};
 
 /// Pack the shard before the one holding record `seq`, unless it is
 /// already packed (or there is none). Call while holding the lock. Returns
 /// whether it wrote a pack.
+///
+/// Only the first [`PACK_WINDOW`] records of a shard check the one before:
+/// the check lists a full shard, and after those writes the pack is there.
+/// (A merge can make an older shard's pack stale later; readers then read
+/// that shard's record files, which is correct, only slower. Nothing packs
+/// it again yet.)
 pub fn pack_before(log: &Log, seq: u64) -> Result<bool> {
     let shard = shard_of(seq);
-    if shard == 0 {
+    if shard == 0 || (seq - 1) % SHARD_SIZE >= PACK_WINDOW {
         return Ok(false);
     }
     pack(&log.shard(shard - 1))
 }
+
+/// How many writes at the start of a shard make sure the shard before is
+/// packed.
+pub const PACK_WINDOW: u64 = 16;
 
 /// Pack `shard` unless a pack of exactly its records exists.
 pub fn pack(shard: &Shard) -> Result<bool> {

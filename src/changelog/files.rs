@@ -348,14 +348,13 @@ impl Log {
         self.reverse()?.next_record()
     }
 
-    /// What a writer needs to know before adding a record, from one
-    /// listing of the prompt folder and of the newest shard.
+    /// What a writer needs to know before adding a record: the newest
+    /// record (one probe for the newest shard, one listing of it).
     pub fn head(&self) -> Result<Head> {
-        let mut head = self.head_as::<Record>()?;
+        let mut records = self.reverse()?;
+        let mut head = Head::of(records.next_record()?);
         // Forked: more than one newest record, with different values.
         if let Some(newest) = &head.newest {
-            let mut records = self.reverse()?;
-            records.next_record()?;
             while let Some(r) = records.next_record()?
                 && r.seq == newest.seq
             {
@@ -365,22 +364,9 @@ impl Log {
         Ok(head)
     }
 
-    /// [`Log::head`] of a log whose lines are `T`s.
+    /// [`Log::head`] of a log whose lines are `T`s (without the fork check).
     pub fn head_as<T: LogLine>(&self) -> Result<Head<T>> {
-        let shards = self.shards()?;
-        let mut next_seq = 1;
-        for shard in shards.iter().rev() {
-            if let Some(max) = shard.list()?.max_seq() {
-                next_seq = max + 1;
-                break;
-            }
-        }
-        let newest = super::Reverse::<T>::of_shards(shards).next_record()?;
-        Ok(Head {
-            newest,
-            next_seq,
-            forked: false,
-        })
+        Ok(Head::of(self.reverse_as::<T>()?.next_record()?))
     }
 
     /// Every record, oldest first.
@@ -415,6 +401,18 @@ pub struct Head<T = Record> {
     /// label's log, two git branches moved the label differently and no
     /// move since has recorded which one the team kept.
     pub forked: bool,
+}
+
+impl<T: LogLine> Head<T> {
+    /// The head of a log whose newest record is `newest`: records are in
+    /// order of `seq` first, so the newest has the greatest.
+    fn of(newest: Option<T>) -> Head<T> {
+        Head {
+            next_seq: newest.as_ref().map_or(1, |r| r.seq() + 1),
+            newest,
+            forked: false,
+        }
+    }
 }
 
 #[cfg(test)]
