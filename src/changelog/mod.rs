@@ -19,7 +19,7 @@ mod files;
 mod reader;
 mod record;
 
-pub use compact::{pack, pack_before};
+pub use compact::{PACK_WINDOW, pack, pack_before};
 pub use files::{
     Head, Log, RecordName, SHARD_SIZE, Shard, ShardFiles, parse_record_name, parse_shard_name,
     read_pack, read_record, scan, shard_of,
