@@ -20,5 +20,6 @@ mod progress;
 mod python_reader;
 mod release;
 mod split;
+mod startup;
 mod status;
 mod story;
