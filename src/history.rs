@@ -2,7 +2,7 @@
 //! logs, merged newest first and read from the ends of the files, so `-n 20`
 //! costs the same however long the history is.
 
-use crate::changelog::{Log, Record, Reverse};
+use crate::changelog::{Record, Reverse};
 use crate::error::Result;
 use crate::name::{Label, PromptName};
 use crate::refs;
@@ -12,38 +12,66 @@ use crate::store::Store;
 impl Store {
     /// Changelog records, newest first, streamed from the ends of the logs.
     pub fn log(&self, filter: &LogFilter) -> Result<LogIter> {
-        let names = match &filter.name {
+        let mut sources = Vec::new();
+        match &filter.name {
             Some(name) => {
                 self.require_prompt(name)?;
-                if let Some(label) = &filter.label
-                    && !self.label_log(name, label).exists()?
-                    && self.label_value(name, label)? == crate::refs::RefValue::Missing
-                {
-                    return Err(self.unknown_label(name, label)?);
-                }
-                vec![name.clone()]
-            }
-            None => self.prompts()?,
-        };
-        let mut sources = Vec::new();
-        for name in &names {
-            let logs: Vec<Log> = match &filter.label {
-                Some(label) => vec![self.label_log(name, label)],
+                let log = match &filter.label {
+                    Some(label) => {
+                        let log = self.label_log(name, label);
+                        if !log.exists()?
+                            && self.label_value(name, label)? == refs::RefValue::Missing
+                        {
+                            return Err(self.unknown_label(name, label)?);
+                        }
+                        let shards = log.shard_count()?;
+                        sources.push(Reverse::of_log(log, shards));
+                        return LogIter::new(sources);
+                    }
+                    None => self.versions_log(name),
+                };
                 // `+versions`, then label logs sorted by label (FORMAT.md
-                // §6.4). A prompt's folder in `logs/` holds a shard folder
-                // per 256 records of each log, so its labels come from the
-                // small `refs/` folder instead (a label log without a ref is
-                // a move interrupted before its first ref: fsck reports it).
-                None => std::iter::once(self.versions_log(name))
-                    .chain(
-                        refs::labels_in(&self.prompt_path("refs", name))?
-                            .iter()
-                            .map(|label| self.label_log(name, label)),
-                    )
-                    .collect(),
-            };
-            for log in logs {
-                sources.push(Reverse::of_shards(log.shards()?));
+                // §6.4). Labels come from the small `refs/` folder, not from
+                // the prompt's folder in `logs/` (a shard folder per 256
+                // records of each log); a label log without a ref is a move
+                // interrupted before its first ref: fsck reports it.
+                let mut hint = 0;
+                for log in std::iter::once(log).chain(
+                    refs::labels_in(&self.prompt_path("refs", name))?
+                        .iter()
+                        .map(|label| self.label_log(name, label)),
+                ) {
+                    let shards = log.shard_count_near(hint)?;
+                    hint = shards;
+                    sources.push(Reverse::of_log(log, shards));
+                }
+            }
+            // Every prompt, with the shards its discovery found.
+            None => {
+                for prompt in self.find_prompts()? {
+                    match &filter.label {
+                        None => sources.extend(
+                            prompt
+                                .logs
+                                .into_iter()
+                                .map(|(log, s)| Reverse::of_log(log, s)),
+                        ),
+                        Some(label) => {
+                            let stem = label.file_name();
+                            let log = match prompt.logs.into_iter().find(|(l, _)| l.stem() == stem)
+                            {
+                                Some(found) => found,
+                                // No ref: a move interrupted before its first ref.
+                                None => {
+                                    let log = self.label_log(&prompt.name, label);
+                                    let shards = log.shard_count()?;
+                                    (log, shards)
+                                }
+                            };
+                            sources.push(Reverse::of_log(log.0, log.1));
+                        }
+                    }
+                }
             }
         }
         LogIter::new(sources)

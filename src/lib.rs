@@ -32,6 +32,7 @@ pub mod changelog;
 pub mod compose;
 pub mod config;
 pub mod diff;
+mod discover;
 mod error;
 pub mod export;
 pub mod failpoint;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::changelog::{self, Log, Record};
+use crate::changelog::{Log, Record};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -260,63 +260,10 @@ impl Store {
         self.versions_log(name).read_all()
     }
 
-    /// Every prompt in the store, sorted by name.
+    /// Every prompt in the store, sorted by name (found as
+    /// `discover.rs` describes).
     pub fn prompts(&self) -> Result<Vec<PromptName>> {
-        let mut names = Vec::new();
-        self.find_prompts(&self.dir.join("logs"), &mut Vec::new(), &mut names)?;
-        names.sort();
-        // A shard folder with no record is what a crash before the first
-        // record leaves: not a prompt.
-        names.retain(|name| self.has_prompt(name));
-        Ok(names)
-    }
-
-    /// The prompts in `dir` (`logs/` followed by `parts`) and below: a
-    /// folder holding a `+versions~NNNNNN` shard folder is a prompt. Shard
-    /// folders are never opened, and only folder names are read (no `stat`).
-    fn find_prompts(
-        &self,
-        dir: &Path,
-        parts: &mut Vec<String>,
-        out: &mut Vec<PromptName>,
-    ) -> Result<()> {
-        let entries = match fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io("listing", dir)(e)),
-        };
-        let mut is_prompt = false;
-        let mut subfolders = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(Error::io("listing", dir))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            match changelog::parse_shard_name(name) {
-                Some((stem, _)) => is_prompt |= stem == VERSIONS_LOG,
-                None if !name.starts_with('.') => {
-                    let is_dir = entry
-                        .file_type()
-                        .map_err(Error::io("listing", dir))?
-                        .is_dir();
-                    if is_dir {
-                        subfolders.push(name.to_string());
-                    }
-                }
-                None => {}
-            }
-        }
-        if is_prompt && !parts.is_empty() {
-            let joined = parts.join("/");
-            let name = PromptName::new(&joined)
-                .map_err(|_| Error::corrupt(dir, "folder is not a valid prompt name"))?;
-            out.push(name);
-        }
-        for sub in subfolders {
-            parts.push(sub);
-            self.find_prompts(&dir.join(parts.last().expect("just pushed")), parts, out)?;
-            parts.pop();
-        }
-        Ok(())
+        Ok(self.find_prompts()?.into_iter().map(|p| p.name).collect())
     }
 
     /// Every prompt with its labels.

@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-use super::files::{Shard, read_record};
+use super::files::{Log, read_record};
 use super::record::{Entry, LogLine, Record};
 
 /// A log's records, newest first (see the module documentation).
 pub struct Reverse<T = Record> {
-    /// Shards not read yet, oldest first (the next is popped from the end).
-    shards: Vec<Shard>,
+    log: Log,
+    /// Shards not read yet: `0..left` (the next is `left - 1`).
+    left: u64,
     /// The shard being read.
     current: Option<Current<T>>,
 }
@@ -36,11 +37,12 @@ enum Current<T> {
 }
 
 impl<T: LogLine> Reverse<T> {
-    /// Read these shards (of one log), newest first.
-    pub fn of_shards(mut shards: Vec<Shard>) -> Reverse<T> {
-        shards.sort_by_key(|s| s.number);
+    /// Read the first `shards` shards of `log` (all it has:
+    /// [`Log::shard_count`]), newest first.
+    pub fn of_log(log: Log, shards: u64) -> Reverse<T> {
         Reverse {
-            shards,
+            log,
+            left: shards,
             current: None,
         }
     }
@@ -55,9 +57,11 @@ impl<T: LogLine> Reverse<T> {
         loop {
             match &mut self.current {
                 None => {
-                    let Some(shard) = self.shards.pop() else {
+                    let Some(number) = self.left.checked_sub(1) else {
                         return Ok(None);
                     };
+                    self.left = number;
+                    let shard = self.log.shard(number);
                     let files = shard.list()?;
                     self.current = Some(match files.valid_pack() {
                         Some(pack) => Current::Pack(PackReader::open(pack)?),

@@ -8,6 +8,7 @@ mod completions;
 mod concurrency;
 mod crash;
 mod diff;
+mod discover;
 mod export;
 mod fsck;
 mod git_merge;
