@@ -5,15 +5,18 @@
 //! logs (1 173 of them at 100 000 versions with two labels), so listing it
 //! costs more than everything else `log -n 20` does. Every other entry of a
 //! prompt's folder is a namespace folder of another prompt (`support` and
-//! `support/refund-bot`), and those are rare. So for a folder that holds a
-//! `+versions~000000` shard folder (a prompt), the logs are probed by name —
-//! `+versions`, and a label log for each ref in the small `refs/<name>/`
-//! folder — and the folder is listed only when its link count says it
-//! holds folders the probes did not find. On Unix a folder's link count is
-//! 2 plus its number of sub-folders (ext4, xfs, tmpfs, apfs…); where it is
-//! not (btrfs, or a platform without it), the counts never match and the
-//! folder is listed, as `find` does without its leaf optimization.
+//! `support/refund-bot`), and those are rare. A folder's link count is 2
+//! plus its number of sub-folders on the usual Unix file systems (ext4, xfs,
+//! tmpfs…), so one `stat` tells a small folder, which is listed (the listing
+//! gives every log's shards at once), from a large one. A large folder that
+//! holds a `+versions~000000` shard folder is a prompt: its logs are probed
+//! by name (`+versions`, and a label log per file in the small
+//! `refs/<name>/` folder), and the folder is listed only when its link count
+//! says it holds folders the probes did not find. Where the link count means
+//! something else (btrfs counts 1) or cannot be read, folders are listed, as
+//! `find` does without its leaf optimization.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
@@ -45,11 +48,26 @@ impl Found {
     }
 }
 
+/// A walk of `logs/` in progress.
+struct Walk<'a> {
+    /// Whether label logs are wanted.
+    labels: bool,
+    /// The folders from `logs/` to the current one.
+    parts: Vec<String>,
+    out: &'a mut Vec<Found>,
+}
+
 impl Store {
-    /// Every prompt (sorted by name) with the shards of its logs.
-    pub(crate) fn find_prompts(&self) -> Result<Vec<Found>> {
+    /// Every prompt (sorted by name) with the shards of its logs; with
+    /// `labels` false, only of its `+versions` (when only names are wanted).
+    pub(crate) fn find_prompts(&self, labels: bool) -> Result<Vec<Found>> {
         let mut found = Vec::new();
-        self.discover_in(&self.dir().join("logs"), &mut Vec::new(), &mut found)?;
+        let mut walk = Walk {
+            labels,
+            parts: Vec::new(),
+            out: &mut found,
+        };
+        self.discover_in(&self.dir().join("logs"), &mut walk)?;
         found.sort_by(|a, b| a.name.cmp(&b.name));
         let mut out = Vec::with_capacity(found.len());
         for prompt in found {
@@ -61,24 +79,48 @@ impl Store {
     }
 
     /// The prompts in `dir` (`logs/` followed by `parts`) and below.
-    fn discover_in(&self, dir: &Path, parts: &mut Vec<String>, out: &mut Vec<Found>) -> Result<()> {
-        if !parts.is_empty() {
-            let probe = Log::new(dir.to_path_buf(), VERSIONS_LOG.to_string());
-            if probe.shard(0).dir.is_dir() {
-                let name = PromptName::new(&parts.join("/"))
-                    .map_err(|_| Error::corrupt(dir, "folder is not a valid prompt name"))?;
-                let prompt = self.probe_logs(name)?;
-                let known_folders = prompt.logs.iter().map(|(_, shards)| shards).sum();
-                out.push(prompt);
-                if only_these_folders(dir, known_folders) {
-                    return Ok(());
+    fn discover_in(&self, dir: &Path, walk: &mut Walk) -> Result<()> {
+        let name = |parts: &[String]| {
+            PromptName::new(&parts.join("/"))
+                .map_err(|_| Error::corrupt(dir, "folder is not a valid prompt name"))
+        };
+        let mut listed_prompt = false;
+        if !walk.parts.is_empty()
+            && let Some(links) = folder_links(dir)
+            && links > 2 + LIST_AT_MOST
+            && Log::new(dir.to_path_buf(), VERSIONS_LOG.to_string())
+                .shard(0)
+                .dir
+                .is_dir()
+        {
+            let prompt = self.probe_logs(name(&walk.parts)?)?;
+            let known: u64 = prompt.logs.iter().map(|(_, shards)| shards).sum();
+            walk.out.push(prompt);
+            if links == known + 2 {
+                return Ok(());
+            }
+            listed_prompt = true;
+        }
+        let listing = Listing::of(dir)?;
+        if !walk.parts.is_empty()
+            && !listed_prompt
+            && let Some(&versions) = listing.shards.get(VERSIONS_LOG)
+        {
+            let name = name(&walk.parts)?;
+            let mut logs = vec![(self.versions_log(&name), versions)];
+            if walk.labels {
+                for label in refs::labels_in(&self.prompt_path("refs", &name))? {
+                    let shards = listing.shards.get(&label.file_name()).copied();
+                    logs.push((self.label_log(&name, &label), shards.unwrap_or(0)));
                 }
             }
+            walk.out.push(Found { name, logs });
         }
-        for sub in subfolders(dir)? {
-            parts.push(sub);
-            self.discover_in(&dir.join(parts.last().expect("just pushed")), parts, out)?;
-            parts.pop();
+        for sub in listing.subfolders {
+            walk.parts.push(sub);
+            let dir = dir.join(walk.parts.last().expect("just pushed"));
+            self.discover_in(&dir, walk)?;
+            walk.parts.pop();
         }
         Ok(())
     }
@@ -103,44 +145,65 @@ impl Store {
     }
 }
 
-/// Whether `dir` holds exactly `known` folders (and maybe files), by its
-/// link count; `false` when that cannot be told.
-fn only_these_folders(dir: &Path, known: u64) -> bool {
+/// A prompt's folder with more sub-folders than this is probed rather than
+/// listed (each log's shards are about 2 log2(shards) `stat`s; a listing
+/// costs about one `stat` per ten entries, and more once ext4 indexes the
+/// folder).
+const LIST_AT_MOST: u64 = 32;
+
+/// The link count of folder `dir`: 2 + its sub-folders where the file
+/// system keeps that (`None` where it cannot be read).
+fn folder_links(dir: &Path) -> Option<u64> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        fs::metadata(dir).is_ok_and(|m| m.nlink() == known + 2)
+        fs::metadata(dir).ok().map(|m| m.nlink())
     }
     #[cfg(not(unix))]
     {
-        let _ = (dir, known);
-        false
+        let _ = dir;
+        None
     }
 }
 
-/// The folders in `dir` that may hold prompts: not shard folders, not
-/// hidden. A missing folder has none.
-fn subfolders(dir: &Path) -> Result<Vec<String>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("listing", dir)(e)),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(Error::io("listing", dir))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') || changelog::parse_shard_name(name).is_some() {
-            continue;
+/// What one listing of a folder of `logs/` says.
+struct Listing {
+    /// Shard folders: per log stem, the highest number + 1.
+    shards: HashMap<String, u64>,
+    /// Folders that may hold prompts: not shard folders, not hidden.
+    subfolders: Vec<String>,
+}
+
+impl Listing {
+    /// List `dir` (a missing folder holds nothing).
+    fn of(dir: &Path) -> Result<Listing> {
+        let mut listing = Listing {
+            shards: HashMap::new(),
+            subfolders: Vec::new(),
+        };
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(listing),
+            Err(e) => return Err(Error::io("listing", dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(Error::io("listing", dir))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.starts_with('.') {
+                continue;
+            }
+            if let Some((stem, number)) = changelog::parse_shard_name(name) {
+                let count = listing.shards.entry(stem.to_string()).or_default();
+                *count = (*count).max(number + 1);
+            } else if entry
+                .file_type()
+                .map_err(Error::io("listing", dir))?
+                .is_dir()
+            {
+                listing.subfolders.push(name.to_string());
+            }
         }
-        if entry
-            .file_type()
-            .map_err(Error::io("listing", dir))?
-            .is_dir()
-        {
-            out.push(name.to_string());
-        }
+        Ok(listing)
     }
-    Ok(out)
 }

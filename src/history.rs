@@ -48,7 +48,7 @@ impl Store {
             }
             // Every prompt, with the shards its discovery found.
             None => {
-                for prompt in self.find_prompts()? {
+                for prompt in self.find_prompts(true)? {
                     match &filter.label {
                         None => sources.extend(
                             prompt

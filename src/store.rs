@@ -263,7 +263,11 @@ impl Store {
     /// Every prompt in the store, sorted by name (found as
     /// `discover.rs` describes).
     pub fn prompts(&self) -> Result<Vec<PromptName>> {
-        Ok(self.find_prompts()?.into_iter().map(|p| p.name).collect())
+        Ok(self
+            .find_prompts(false)?
+            .into_iter()
+            .map(|p| p.name)
+            .collect())
     }
 
     /// Every prompt with its labels.
