@@ -2,7 +2,7 @@
 //! logs, merged newest first and read from the ends of the files, so `-n 20`
 //! costs the same however long the history is.
 
-use crate::changelog::{Record, Reverse};
+use crate::changelog::{Ahead, Record, Reverse};
 use crate::error::Result;
 use crate::name::{Label, PromptName};
 use crate::refs;
@@ -89,31 +89,77 @@ pub struct LogFilter {
 
 /// Records from several newest-first logs, merged newest first.
 pub struct LogIter {
-    sources: Vec<Reverse>,
-    heads: Vec<Option<Record>>,
+    sources: Vec<Source>,
+    /// Each source's next record, once the first is asked for.
+    heads: Option<Vec<Option<Record>>>,
 }
 
+/// One log of the merge, read here or on a thread of its own.
+enum Source {
+    Here(Reverse),
+    Ahead(Ahead),
+}
+
+impl Source {
+    fn next_record(&mut self) -> Result<Option<Record>> {
+        match self {
+            Source::Here(log) => log.next_record(),
+            Source::Ahead(log) => log.next_record(),
+        }
+    }
+}
+
+/// At most this many logs are read ahead, each on its own thread.
+const MAX_AHEAD: usize = 8;
+
 impl LogIter {
-    fn new(mut sources: Vec<Reverse>) -> Result<LogIter> {
-        let heads = sources
-            .iter_mut()
-            .map(|s| s.next_record())
-            .collect::<Result<_>>()?;
-        Ok(LogIter { sources, heads })
+    fn new(sources: Vec<Reverse>) -> Result<LogIter> {
+        Ok(LogIter {
+            sources: sources.into_iter().map(Source::Here).collect(),
+            heads: None,
+        })
+    }
+
+    /// Read each log on a thread of its own (when there are few), ahead of
+    /// the caller: for reading all or most of a long history, where parsing
+    /// records on the other cores pays for the threads. Call it before the
+    /// first record is taken.
+    pub fn read_ahead(mut self) -> LogIter {
+        if self.heads.is_none() && self.sources.len() <= MAX_AHEAD {
+            self.sources = self
+                .sources
+                .into_iter()
+                .map(|source| match source {
+                    Source::Here(log) => Source::Ahead(Ahead::start(log)),
+                    ahead => ahead,
+                })
+                .collect();
+        }
+        self
     }
 
     fn next_record(&mut self) -> Result<Option<Record>> {
+        let heads = match &mut self.heads {
+            Some(heads) => heads,
+            None => {
+                let heads = self
+                    .sources
+                    .iter_mut()
+                    .map(|s| s.next_record())
+                    .collect::<Result<_>>()?;
+                self.heads.insert(heads)
+            }
+        };
         // Ties (one command moving a label as it adds) go to the later
         // source, so a label move lists above the add that caused it.
-        let best = self
-            .heads
+        let best = heads
             .iter()
             .enumerate()
             .filter_map(|(i, h)| h.as_ref().map(|r| (r.time, i)))
             .max();
         let Some((_, i)) = best else { return Ok(None) };
         let next = self.sources[i].next_record()?;
-        Ok(std::mem::replace(&mut self.heads[i], next))
+        Ok(std::mem::replace(&mut heads[i], next))
     }
 }
 
@@ -170,6 +216,12 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// [`LogIter::read_ahead`] for the records of the timeline.
+    pub fn read_ahead(mut self) -> Timeline {
+        self.records = self.records.read_ahead();
+        self
+    }
+
     fn next_event(&mut self) -> Result<Option<Event>> {
         while self.next_record.is_none() {
             match self.records.next_record()? {

@@ -108,12 +108,13 @@ impl Shard {
         for entry in entries {
             let entry = entry.map_err(Error::io("listing", &self.dir))?;
             let name = entry.file_name();
-            let name = name.to_string_lossy();
+            // Not UTF-8: no record or pack name, so "anything else".
+            let name = name.to_str().unwrap_or_default();
             if name.starts_with('.') {
                 continue;
             }
             let path = entry.path();
-            match parse_record_name(&name) {
+            match parse_record_name(name) {
                 Some(RecordName::Record(seq)) => files.records.push((seq, path)),
                 Some(RecordName::Pack(digest)) => files.packs.push((digest.to_string(), path)),
                 None => files.other.push(path),

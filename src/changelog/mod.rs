@@ -14,11 +14,13 @@
 //! two git branches that write to the same log never change (or delete)
 //! the same file.
 
+mod ahead;
 mod compact;
 mod files;
 mod reader;
 mod record;
 
+pub use ahead::Ahead;
 pub use compact::{PACK_WINDOW, pack, pack_before};
 pub use files::{
     Head, Log, RecordName, SHARD_SIZE, Shard, ShardFiles, parse_record_name, parse_shard_name,

@@ -49,11 +49,17 @@ impl<T: LogLine> Reverse<T> {
 
     /// The next older record.
     pub fn next_record(&mut self) -> Result<Option<T>> {
-        Ok(self.next_entry()?.map(|e| e.record))
+        Ok(self.next(false)?.map(|e| e.record))
     }
 
     /// The next older record with its line.
     pub fn next_entry(&mut self) -> Result<Option<Entry<T>>> {
+        self.next(true)
+    }
+
+    /// The next older record, with its line only when `line` is true (a
+    /// full log parses hundreds of thousands of pack lines without them).
+    fn next(&mut self, line: bool) -> Result<Option<Entry<T>>> {
         loop {
             match &mut self.current {
                 None => {
@@ -72,7 +78,7 @@ impl<T: LogLine> Reverse<T> {
                         },
                     });
                 }
-                Some(Current::Pack(pack)) => match pack.next_entry()? {
+                Some(Current::Pack(pack)) => match pack.next_entry(line)? {
                     Some(entry) => return Ok(Some(entry)),
                     None => self.current = None,
                 },
@@ -180,7 +186,7 @@ impl PackReader {
         count
     }
 
-    fn next_entry<T: LogLine>(&mut self) -> Result<Option<Entry<T>>> {
+    fn next_entry<T: LogLine>(&mut self, keep_line: bool) -> Result<Option<Entry<T>>> {
         loop {
             if self.buf.is_empty() && !self.fill()? {
                 return Ok(None);
@@ -188,16 +194,21 @@ impl PackReader {
             let body_end = self.buf.len() - 1; // the last line's `\n`
             // memrchr: a full log scans every byte of every record here.
             match memchr::memrchr(b'\n', &self.buf[..body_end]) {
-                Some(i) => return self.take(i + 1, body_end).map(Some),
-                None if self.pos == 0 || !self.fill()? => return self.take(0, body_end).map(Some),
+                Some(i) => return self.take(i + 1, body_end, keep_line).map(Some),
+                None if self.pos == 0 || !self.fill()? => {
+                    return self.take(0, body_end, keep_line).map(Some);
+                }
                 None => continue,
             }
         }
     }
 
-    fn take<T: LogLine>(&mut self, start: usize, end: usize) -> Result<Entry<T>> {
-        let line = self.buf[start..end].to_vec();
-        let parsed = super::record::parse::<T>(&line);
+    fn take<T: LogLine>(&mut self, start: usize, end: usize, keep_line: bool) -> Result<Entry<T>> {
+        let parsed = super::record::parse::<T>(&self.buf[start..end]);
+        let line = match keep_line {
+            true => self.buf[start..end].to_vec(),
+            false => Vec::new(),
+        };
         let offset = self.pos + start as u64;
         self.buf.truncate(start);
         match parsed {

@@ -1019,6 +1019,12 @@ fn log_without_a_name_interleaves_every_prompt_by_time() {
 
 "#]]
     );
+    // A full log reads its logs ahead on threads of their own; a short
+    // one in this thread: the same lines either way.
+    assert_eq!(
+        env.run(&["log", "-n", "10000"]).ok().stdout,
+        env.run(&["log"]).ok().stdout
+    );
     assert_data_eq!(
         env.run(&["log", "--label", "prod"]).ok().stdout,
         str![[r#"

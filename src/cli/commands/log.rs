@@ -34,15 +34,22 @@ pub struct Args {
     json: bool,
 }
 
+/// `-n` above this reads the logs ahead on other threads.
+const READ_AHEAD_FROM: usize = 10_000;
+
 pub fn run(args: Args, ctx: &Context) -> Result<u8> {
     let filter = LogFilter {
         name: args.name.as_deref().map(PromptName::new).transpose()?,
         label: args.label.as_deref().map(Label::new).transpose()?,
     };
     let store = ctx.store()?;
-    let records = store
-        .timeline(&filter)?
-        .take(args.max_count.unwrap_or(usize::MAX));
+    let mut timeline = store.timeline(&filter)?;
+    // All or most of a history: parse records on other cores while this
+    // one formats (a few lines are faster read here).
+    if args.max_count.is_none_or(|n| n > READ_AHEAD_FROM) {
+        timeline = timeline.read_ahead();
+    }
+    let records = timeline.take(args.max_count.unwrap_or(usize::MAX));
     // A full log can be millions of lines: without colour, write plain
     // bytes through one large buffer (no escape-code stripping, no flush
     // per line); a terminal with colour gets the styled, line-buffered stream.
@@ -118,18 +125,32 @@ fn write_all(
 
 /// The time column: RFC 3339 in UTC, whole seconds, and two spaces.
 fn push_time(line: &mut String, time: jiff::Timestamp) {
-    use std::fmt::Write as _;
+    // By hand: a full log formats hundreds of thousands of these, and
+    // `write!` with padding costs more than the rest of the line.
+    fn digits(line: &mut String, n: i64, width: u32) {
+        let n = n.unsigned_abs();
+        for place in (0..width).rev() {
+            line.push(char::from(b'0' + (n / 10u64.pow(place) % 10) as u8));
+        }
+    }
     let t = jiff::tz::Offset::UTC.to_datetime(time);
-    let _ = write!(
-        line,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z  ",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    if !(0..=9999).contains(&t.year()) {
+        use std::fmt::Write as _;
+        let _ = write!(line, "{:04}", t.year());
+    } else {
+        digits(line, t.year().into(), 4);
+    }
+    for (sep, n) in [
+        ('-', t.month()),
+        ('-', t.day()),
+        ('T', t.hour()),
+        (':', t.minute()),
+        (':', t.second()),
+    ] {
+        line.push(sep);
+        digits(line, n.into(), 2);
+    }
+    line.push_str("Z  ");
 }
 
 /// A release as one entry: a headline, then one indented line per move.
@@ -196,16 +217,22 @@ fn format_line(line: &mut String, r: &Record, color: bool) {
     } else {
         (Style::new(), Style::new())
     };
-    let _ = write!(line, "{b}");
+    if color {
+        let _ = write!(line, "{b}");
+    }
     line.push_str(&r.prompt);
     if let Some(label) = &r.label {
         line.push('@');
         line.push_str(label);
     }
-    let _ = write!(line, "{b:#}  ");
+    if color {
+        let _ = write!(line, "{b:#}");
+    }
+    line.push_str("  ");
     // A split shows every share: `a314563b311a 90% + 77839f17c603 10%`.
     match (&r.from_split, &r.from) {
         (Some(split), _) => line.push_str(&value(&LabelValue::Split(split.clone()), color)),
+        (None, Some(from)) if !color => line.push_str(from.short()),
         (None, Some(from)) => {
             let _ = write!(line, "{id}{}{id:#}", from.short());
         }
@@ -215,6 +242,10 @@ fn format_line(line: &mut String, r: &Record, color: bool) {
         Some(split) => {
             line.push_str(" -> ");
             line.push_str(&value(&LabelValue::Split(split.clone()), color));
+        }
+        None if !color => {
+            line.push_str(" -> ");
+            line.push_str(r.to.short());
         }
         None => {
             let _ = write!(line, " -> {id}{}{id:#}", r.to.short());
