@@ -19,7 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::changelog::{self, Action, Entry, LogLine, Record, Shard, read_pack, read_record};
+use crate::changelog::{self, Action, Entry, LogLine, Record, Shard};
 use crate::error::{Error, Result};
 use crate::fsutil::TEMP_PREFIX;
 use crate::id::VersionId;
@@ -206,29 +206,27 @@ impl Checker<'_> {
             if !root.is_dir() {
                 continue;
             }
-            let mut walk = walkdir::WalkDir::new(root)
-                .min_depth(1)
-                .sort_by_file_name()
-                .into_iter();
-            while let Some(entry) = walk.next() {
-                let entry = entry.map_err(|e| Error::io("listing", root)(e.into()))?;
-                let name = entry.file_name().to_string_lossy().into_owned();
+            // Shard folders are checked with their prompt, and not even
+            // listed here (walkdir would read each whole, to sort it).
+            walk_sorted(root, &mut |path, file_type| {
+                let name = path
+                    .file_name()
+                    .expect("below root")
+                    .to_string_lossy()
+                    .into_owned();
                 // In logs/, a prompt's folder holds its logs' shard folders
                 // (checked with the prompt), and namespace folders.
                 let shard = (tree == "logs")
                     .then(|| changelog::parse_shard_name(&name))
                     .flatten()
-                    .filter(|_| entry.file_type().is_dir());
-                if shard.is_some() {
-                    walk.skip_current_dir();
-                }
-                if shard.is_none() && entry.file_type().is_dir()
+                    .filter(|_| file_type.is_dir());
+                if shard.is_none() && file_type.is_dir()
                     || name == ".keep"
                     || name.starts_with(TEMP_PREFIX)
                 {
-                    continue;
+                    return shard.is_none();
                 }
-                let folder = entry.path().parent().expect("below root");
+                let folder = path.parent().expect("below root");
                 let prompt = folder.strip_prefix(root).expect("below root");
                 let prompt: Vec<String> = prompt
                     .iter()
@@ -243,16 +241,16 @@ impl Checker<'_> {
                     Some((stem, _)) => stem == VERSIONS_LOG || valid_stem(stem),
                     None => tree == "refs" && valid_stem(&name),
                 };
-                if shard.is_none() && !entry.file_type().is_file() {
+                if shard.is_none() && !file_type.is_file() {
                     self.problem(
-                        entry.path(),
+                        path,
                         "not-a-file",
                         "expected a regular file (symlinks are not followed)",
                         false,
                     );
                 } else if !valid_file || PromptName::new(&prompt).is_err() {
                     self.problem(
-                        entry.path(),
+                        path,
                         "stray-file",
                         "not a promptrel file (see FORMAT.md for the layout)",
                         false,
@@ -262,56 +260,57 @@ impl Checker<'_> {
                         .entry(prompt)
                         .or_insert_with(|| folder.to_path_buf());
                 }
+                shard.is_none()
+            })
+            .map_err(Error::io("listing", root))?;
+        }
+        let names: Vec<PromptName> = prompts
+            .keys()
+            .map(|prompt| PromptName::new(prompt).expect("checked above"))
+            .collect();
+        // Listing each prompt's folders, and reading and checking each log's
+        // files, is most of the work and needs nothing else: it is done on
+        // all cores, ahead of the checks across logs, which take the results
+        // in order (so the report does not depend on thread timing).
+        let mut plans = par_map(&names, |name| PromptPlan::of(self.store, name));
+        let mut queue = LogQueue {
+            pending: Default::default(),
+            ready: Default::default(),
+        };
+        for plan in plans.iter_mut().flatten() {
+            queue.pending.push_back(std::mem::take(&mut plan.versions));
+            for (_, shards) in plan.labels.iter_mut().flatten() {
+                queue.pending.push_back(std::mem::take(shards));
             }
         }
-        for (i, prompt) in prompts.keys().enumerate() {
-            progress(i, prompts.len());
-            let name = PromptName::new(prompt).expect("checked above");
-            self.prompt(&name)?;
+        for (i, (name, plan)) in names.iter().zip(plans).enumerate() {
+            progress(i, names.len());
+            self.prompt(name, plan?, &mut queue)?;
         }
-        progress(prompts.len(), prompts.len());
+        progress(names.len(), names.len());
         Ok(())
     }
 
-    fn prompt(&mut self, name: &PromptName) -> Result<()> {
+    fn prompt(&mut self, name: &PromptName, plan: PromptPlan, queue: &mut LogQueue) -> Result<()> {
         let dir = self.store.prompt_path("logs", name);
-        let mut logs = changelog::scan(&dir)?;
-        let versions_files = logs.remove(VERSIONS_LOG).unwrap_or_default();
         let versions = dir.join(format!("{VERSIONS_LOG}~…"));
-        let adds = self.log(&versions, versions_files, name, None)?;
+        let adds = self.log(&versions, queue.next()?, name, None);
+        let labels = plan.labels?;
         // An empty shard folder alone is what a crash before the first
-        // record leaves (git does not even keep it): not a prompt, no problem.
-        let mut has_labels = !refs::labels_in(&self.store.prompt_path("refs", name))?.is_empty();
-        for (stem, shards) in &logs {
-            for shard in shards.iter().filter(|_| stem.starts_with('@')) {
-                has_labels |= !shard.list()?.records.is_empty();
-            }
-        }
-        if has_labels && adds.as_ref().is_some_and(|adds| adds.is_empty()) {
-            self.problem(
-                &versions,
-                "missing-log",
-                format!("{name} has labels but no versions log"),
-                false,
-            );
-        }
+        // record leaves (git does not even keep it): not a prompt, no
+        // problem. (`missing-log` is reported after the label logs are
+        // taken, which tell whether they hold records.)
+        let mut has_labels = plan.has_refs || plan.other_label_records?;
+        let no_versions = adds.as_ref().is_some_and(|adds| adds.is_empty());
         // Without a readable versions log, "is this a version of NAME?" has no answer.
         let known: Option<HashSet<VersionId>> =
-            adds.map(|adds| adds.iter().map(|r| r.to.clone()).collect());
+            adds.map(|adds| adds.into_iter().map(|r| r.to).collect());
         // A label may have a ref, a log, or (when damaged) only one of them.
-        let mut labels: Vec<Label> = refs::labels_in(&self.store.prompt_path("refs", name))?;
-        for stem in logs.keys() {
-            if let Some(label) = stem.strip_prefix('@').and_then(|l| Label::new(l).ok())
-                && !labels.contains(&label)
-            {
-                labels.push(label);
-            }
-        }
-        labels.sort();
-        for label in labels {
-            let files = logs.remove(&label.file_name()).unwrap_or_default();
+        for (label, _) in labels {
+            let files = queue.next()?;
+            has_labels |= files.record_files > 0;
             let log = dir.join(format!("{}~…", label.file_name()));
-            let Some(records) = self.log(&log, files, name, Some(&label))? else {
+            let Some(records) = self.log(&log, files, name, Some(&label)) else {
                 // The damage is reported; only the ref itself can still be checked.
                 self.label_ref(name, &label, None)?;
                 continue;
@@ -334,6 +333,14 @@ impl Checker<'_> {
             }
             self.label_ref(name, &label, Some(&records))?;
         }
+        if has_labels && no_versions {
+            self.problem(
+                &versions,
+                "missing-log",
+                format!("{name} has labels but no versions log"),
+                false,
+            );
+        }
         Ok(())
     }
 
@@ -343,14 +350,11 @@ impl Checker<'_> {
     fn log(
         &mut self,
         path: &Path,
-        shards: Vec<Shard>,
+        files: LogFiles<Record>,
         name: &PromptName,
         label: Option<&Label>,
-    ) -> Result<Option<Vec<Record>>> {
-        let Some(entries) = self.log_entries::<Record>(&shards)? else {
-            return Ok(None);
-        };
-        let records: Vec<Record> = entries.into_iter().map(|e| e.record).collect();
+    ) -> Option<Vec<Record>> {
+        let records = self.log_entries(files)?;
         self.report.records += records.len();
         // The value after every record, for the chain: a record moves from
         // a value its log reached before it.
@@ -388,68 +392,16 @@ impl Checker<'_> {
             reached.extend(records[i..end].iter().map(Record::value));
             i = end;
         }
-        Ok(Some(records))
+        Some(records)
     }
 
-    /// Every record file of a log's shards, checked (name, content,
-    /// shard), in log order; each pack that claims a shard's records
-    /// checked against them. `None` when something is damaged (reported).
-    fn log_entries<T: LogLine>(&mut self, shards: &[Shard]) -> Result<Option<Vec<Entry<T>>>> {
-        let mut entries: Vec<Entry<T>> = Vec::new();
-        let mut damaged = false;
-        for shard in shards {
-            let files = shard.list()?;
-            for path in &files.other {
-                self.problem(
-                    path,
-                    "stray-file",
-                    "not a record or a pack (see FORMAT.md §6.2)",
-                    false,
-                );
-            }
-            let mut lines = Vec::with_capacity(files.records.len());
-            for (_, path) in &files.records {
-                match read_record::<T>(path, shard.number) {
-                    Ok(entry) => {
-                        lines.push(entry.line.clone());
-                        entries.push(entry);
-                    }
-                    Err(Error::Corrupt { detail, path }) => {
-                        self.problem(&path, "damaged-record", detail, false);
-                        damaged = true;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            // The pack readers use instead of these files must hold exactly
-            // their records. (Packs of an earlier state of the shard are
-            // unused, and harmless.)
-            if let Some(pack) = files.valid_pack() {
-                lines.sort();
-                let packed = match read_pack::<T>(pack) {
-                    Ok(found) => {
-                        let mut packed: Vec<Vec<u8>> = found.into_iter().map(|e| e.line).collect();
-                        packed.sort();
-                        Some(packed)
-                    }
-                    Err(_) => None,
-                };
-                if packed.as_ref() != Some(&lines) && !damaged {
-                    self.problem(
-                        pack,
-                        "damaged-pack",
-                        "the pack does not hold exactly the records of its shard, which readers would read instead",
-                        false,
-                    );
-                    damaged = true;
-                }
-            }
+    /// Report what [`check_log`] found in a log's files; its entries in
+    /// log order, or `None` when something is damaged.
+    fn log_entries<T>(&mut self, checked: LogFiles<T>) -> Option<Vec<T>> {
+        for (path, kind, message) in checked.problems {
+            self.problem(&path, kind, message, false);
         }
-        if damaged {
-            return Ok(None);
-        }
-        entries.sort_by(Entry::log_order);
-        Ok(Some(entries))
+        checked.entries
     }
 
     fn record(
@@ -679,9 +631,10 @@ impl Checker<'_> {
                 );
             }
         }
-        let entries = self
-            .log_entries::<ReleaseRecord>(&shards)?
-            .unwrap_or_default();
+        let files = check_logs::<ReleaseRecord, _>(vec![shards], |entry| entry)
+            .pop()
+            .expect("one log checked")?;
+        let entries = self.log_entries(files).unwrap_or_default();
         self.report.records += entries.len();
         // Each label log is read once, however many releases moved it (a
         // read per move made fsck O(releases × log length)): the (release,
@@ -791,57 +744,417 @@ impl Checker<'_> {
 
 /// Hash every object on all cores; returns the damaged ones with a message.
 /// This thread hashes a share too, and reports the count of all threads.
+/// Threads take the files a block at a time (a thread that gets less of
+/// a shared machine's time does less of the work).
 fn hash_all(
     files: Vec<(VersionId, PathBuf)>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<(PathBuf, String)> {
+    const BLOCK: usize = 64;
     let total = files.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = total.div_ceil(threads).max(1);
+    let next = AtomicUsize::new(0);
     let hashed = AtomicUsize::new(0);
-    let check = |part: &[(VersionId, PathBuf)], tick: &mut dyn FnMut()| {
-        part.iter()
-            .filter_map(|(id, path)| {
-                let damage = match fs::read(path) {
-                    Ok(bytes) => crate::objects::verify(path, id, &bytes)
-                        .err()
-                        .map(|e| match e {
-                            Error::Corrupt { detail, .. } => (path.clone(), detail),
-                            other => (path.clone(), other.to_string()),
-                        }),
-                    Err(e) => Some((path.clone(), format!("cannot read: {e}"))),
-                };
-                tick();
-                damage
-            })
-            .collect::<Vec<_>>()
+    let check = |tick: &mut dyn FnMut(usize)| {
+        let mut buf = Vec::new();
+        let mut damaged = Vec::new();
+        loop {
+            let start = next.fetch_add(BLOCK, Ordering::Relaxed);
+            if start >= total {
+                return damaged;
+            }
+            let part = &files[start..(start + BLOCK).min(total)];
+            for (id, path) in part {
+                let read = fs::File::open(path).and_then(|mut file| read_into(&mut file, &mut buf));
+                let damage =
+                    match read {
+                        Ok(len) => crate::objects::verify(path, id, &buf[..len])
+                            .err()
+                            .map(|e| match e {
+                                Error::Corrupt { detail, .. } => (path.clone(), detail),
+                                other => (path.clone(), other.to_string()),
+                            }),
+                        Err(e) => Some((path.clone(), format!("cannot read: {e}"))),
+                    };
+                damaged.extend(damage);
+            }
+            tick(part.len());
+        }
     };
     progress(0, total);
-    let damaged = std::thread::scope(|scope| {
-        let mut parts = files.chunks(chunk);
-        let first = parts.next();
-        let others: Vec<_> = parts
-            .map(|part| {
+    let mut damaged = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads.min(total.div_ceil(BLOCK)))
+            .map(|_| {
                 let (check, hashed) = (&check, &hashed);
                 scope.spawn(move || {
-                    check(part, &mut || {
-                        hashed.fetch_add(1, Ordering::Relaxed);
+                    check(&mut |n| {
+                        hashed.fetch_add(n, Ordering::Relaxed);
                     })
                 })
             })
             .collect();
-        let mut damaged = first.map_or_else(Vec::new, |part| {
-            check(part, &mut || {
-                progress(hashed.fetch_add(1, Ordering::Relaxed) + 1, total)
-            })
-        });
+        let mut damaged =
+            check(&mut |n| progress(hashed.fetch_add(n, Ordering::Relaxed) + n, total));
         for h in others {
             damaged.extend(h.join().expect("hashing threads do not panic"));
         }
         damaged
     });
+    // In file order, whichever thread found them.
+    damaged.sort();
     progress(total, total);
     damaged
+}
+
+/// Call `visit` on every entry below `dir`, each before its contents and
+/// sorted by name (as walkdir's `sort_by_file_name`, without following
+/// symlinks); a folder's contents are visited only when `visit` returns
+/// true for it.
+fn walk_sorted(
+    dir: &Path,
+    visit: &mut dyn FnMut(&Path, fs::FileType) -> bool,
+) -> std::io::Result<()> {
+    let mut entries = fs::read_dir(dir)?
+        .map(|entry| {
+            let entry = entry?;
+            Ok((entry.file_name(), entry.file_type()?))
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, file_type) in entries {
+        let path = dir.join(name);
+        if visit(&path, file_type) && file_type.is_dir() {
+            walk_sorted(&path, visit)?;
+        }
+    }
+    Ok(())
+}
+
+/// What [`Checker::prompt`] checks of one prompt, found by listing its
+/// folders (on any thread).
+struct PromptPlan {
+    /// The shards of its versions log.
+    versions: Vec<Shard>,
+    /// Its labels, from its refs and its logs, sorted, each with its log's
+    /// shards.
+    labels: Result<Vec<(Label, Vec<Shard>)>>,
+    /// Whether it has a label ref.
+    has_refs: bool,
+    /// Whether a `@` log whose name is no label holds record files.
+    other_label_records: Result<bool>,
+}
+
+impl PromptPlan {
+    fn of(store: &Store, name: &PromptName) -> Result<PromptPlan> {
+        let mut logs = changelog::scan(&store.prompt_path("logs", name))?;
+        let versions = logs.remove(VERSIONS_LOG).unwrap_or_default();
+        let refs = refs::labels_in(&store.prompt_path("refs", name));
+        let has_refs = refs.as_ref().is_ok_and(|r| !r.is_empty());
+        let labels = refs.map(|mut labels| {
+            for stem in logs.keys() {
+                if let Some(label) = stem.strip_prefix('@').and_then(|l| Label::new(l).ok())
+                    && !labels.contains(&label)
+                {
+                    labels.push(label);
+                }
+            }
+            labels.sort();
+            labels
+                .into_iter()
+                .map(|label| {
+                    let shards = logs.remove(&label.file_name()).unwrap_or_default();
+                    (label, shards)
+                })
+                .collect()
+        });
+        let mut other_label_records = Ok(false);
+        for shard in logs
+            .iter()
+            .filter(|(stem, _)| stem.starts_with('@'))
+            .flat_map(|(_, shards)| shards)
+        {
+            other_label_records = shard.list().map(|files| !files.records.is_empty());
+            if !matches!(other_label_records, Ok(false)) {
+                break;
+            }
+        }
+        Ok(PromptPlan {
+            versions,
+            labels,
+            has_refs,
+            other_label_records,
+        })
+    }
+}
+
+/// Reads the files of one folder, one after the other, into one buffer.
+/// On Linux each is opened relative to the folder, not by its whole path
+/// (which the kernel would walk again, folder by folder, for every file).
+struct FolderReader {
+    #[cfg(target_os = "linux")]
+    dir: Option<std::os::fd::OwnedFd>,
+    buf: Vec<u8>,
+}
+
+impl FolderReader {
+    fn open(dir: &Path) -> FolderReader {
+        #[cfg(target_os = "linux")]
+        let dir = {
+            use rustix::fs::{Mode, OFlags};
+            // Without it, files are opened by path.
+            rustix::fs::open(
+                dir,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+        };
+        #[cfg(not(target_os = "linux"))]
+        let _ = dir;
+        FolderReader {
+            #[cfg(target_os = "linux")]
+            dir,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The bytes of `path`, a file in the folder.
+    fn read(&mut self, path: &Path) -> std::io::Result<&[u8]> {
+        #[cfg(target_os = "linux")]
+        let mut file = match (&self.dir, path.file_name()) {
+            (Some(dir), Some(name)) => {
+                use rustix::fs::{Mode, OFlags};
+                fs::File::from(rustix::fs::openat(
+                    dir,
+                    name,
+                    OFlags::RDONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?)
+            }
+            _ => fs::File::open(path)?,
+        };
+        #[cfg(not(target_os = "linux"))]
+        let mut file = fs::File::open(path)?;
+        let len = read_into(&mut file, &mut self.buf)?;
+        Ok(&self.buf[..len])
+    }
+}
+
+/// Read `file` whole into `buf` (grown as needed, never shrunk: one buffer
+/// serves many files); how many bytes it has. Without [`fs::read`]'s
+/// `stat` for the size, one system call in five for a small file.
+fn read_into(file: &mut fs::File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize((2 * len).max(8 * 1024), 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => return Ok(len),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A log's files, read and checked on their own (each record file's name,
+/// content and shard; each pack readers would use against its shard's
+/// records): what needs nothing else of the store, so any thread can do it.
+struct LogFiles<T> {
+    /// Damage found, as (file, kind, message).
+    problems: Vec<(PathBuf, &'static str, String)>,
+    /// Its entries in log order; `None` when a file is damaged.
+    entries: Option<Vec<T>>,
+    /// Record files found, damaged or not.
+    record_files: usize,
+}
+
+/// One shard folder, read and checked on its own.
+struct ShardFiles<T> {
+    /// Stray files, then damaged records (file-name order).
+    problems: Vec<(PathBuf, &'static str, String)>,
+    /// Its records that could be read, in log order.
+    entries: Vec<T>,
+    /// Whether a record file is damaged.
+    damaged: bool,
+    /// The pack readers would use instead of the record files, and whether
+    /// it holds exactly them (checked only when they are all readable).
+    pack: Option<(PathBuf, bool)>,
+    /// Record files found, damaged or not.
+    record_files: usize,
+}
+
+/// Check one shard folder; of each entry, what `keep` keeps (the lines
+/// are needed only here, and memory holds a whole log).
+fn check_shard<T: LogLine, U>(shard: &Shard, keep: fn(Entry<T>) -> U) -> Result<ShardFiles<U>> {
+    let files = shard.list()?;
+    let mut problems = Vec::new();
+    for path in &files.other {
+        problems.push((
+            path.clone(),
+            "stray-file",
+            "not a record or a pack (see FORMAT.md §6.2)".to_string(),
+        ));
+    }
+    let mut entries = Vec::with_capacity(files.records.len());
+    let mut damaged = false;
+    let mut folder = FolderReader::open(&shard.dir);
+    for (_, path) in &files.records {
+        let read = folder
+            .read(path)
+            .map_err(Error::io("reading", path))
+            .and_then(|bytes| changelog::parse_record::<T>(path, bytes, shard.number));
+        match read {
+            Ok(entry) => entries.push(entry),
+            Err(Error::Corrupt { detail, path }) => {
+                problems.push((path, "damaged-record", detail));
+                damaged = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // Every record is in its shard's `seq` range (or damaged), so the
+    // shards in order, each in log order, are the log in log order.
+    entries.sort_by(Entry::log_order);
+    // A pack readers use must hold exactly these records, in log order,
+    // each line once. The lines just parsed are that standard: a pack is
+    // compared with them byte for byte rather than parsed again. (A line
+    // equal to a record's parses as it did; record lines are distinct, as
+    // a file's name is its line's hash, so "in log order, each once" is
+    // "equal to the sorted lines".) Packs of an earlier state of the
+    // shard are unused, and harmless.
+    let pack = files.valid_pack().filter(|_| !damaged).map(|pack| {
+        let holds = fs::read(pack).is_ok_and(|bytes| {
+            bytes.strip_suffix(b"\n").is_some_and(|body| {
+                body.split(|&b| b == b'\n')
+                    .eq(entries.iter().map(|e| e.line.as_slice()))
+            })
+        });
+        (pack.to_path_buf(), holds)
+    });
+    Ok(ShardFiles {
+        problems,
+        entries: entries.into_iter().map(keep).collect(),
+        damaged,
+        pack,
+        record_files: files.records.len(),
+    })
+}
+
+/// A log from its shards' checks (in shard order).
+fn check_log<T>(shards: Vec<ShardFiles<T>>) -> LogFiles<T> {
+    let mut log = LogFiles {
+        problems: Vec::new(),
+        entries: Some(Vec::new()),
+        record_files: 0,
+    };
+    let mut damaged = false;
+    for shard in shards {
+        log.problems.extend(shard.problems);
+        log.record_files += shard.record_files;
+        damaged |= shard.damaged;
+        if let Some((pack, false)) = shard.pack
+            && !damaged
+        {
+            log.problems.push((
+                pack,
+                "damaged-pack",
+                "the pack does not hold exactly the records of its shard, which readers would read instead".to_string(),
+            ));
+            damaged = true;
+        }
+        if damaged {
+            log.entries = None;
+        }
+        if let Some(entries) = &mut log.entries {
+            entries.extend(shard.entries);
+        }
+    }
+    log
+}
+
+/// Check several logs (each given by its shards), the shards of all of
+/// them on all cores; the logs in the given order.
+fn check_logs<T: LogLine, U: Send>(
+    logs: Vec<Vec<Shard>>,
+    keep: fn(Entry<T>) -> U,
+) -> Vec<Result<LogFiles<U>>> {
+    let lengths: Vec<usize> = logs.iter().map(Vec::len).collect();
+    let shards: Vec<Shard> = logs.into_iter().flatten().collect();
+    let mut checked = par_map(&shards, |shard| check_shard(shard, keep)).into_iter();
+    lengths
+        .into_iter()
+        .map(|n| {
+            let shards = checked.by_ref().take(n).collect::<Result<Vec<_>>>()?;
+            Ok(check_log(shards))
+        })
+        .collect()
+}
+
+/// The shards checked together: enough to keep every core busy on a store
+/// of many short logs, few enough that memory holds about one long log.
+const BATCH_SHARDS: usize = 64;
+
+/// The logs of every prompt, in the order [`Checker::prompt`] takes them,
+/// read and checked ahead in batches on all cores.
+struct LogQueue {
+    /// Logs not checked yet, by their shards.
+    pending: std::collections::VecDeque<Vec<Shard>>,
+    /// Logs checked, not yet taken.
+    ready: std::collections::VecDeque<Result<LogFiles<Record>>>,
+}
+
+impl LogQueue {
+    fn next(&mut self) -> Result<LogFiles<Record>> {
+        if self.ready.is_empty() {
+            let mut batch = Vec::new();
+            let mut shards = 0;
+            while let Some(log) = self.pending.front()
+                && (batch.is_empty() || shards + log.len() <= BATCH_SHARDS)
+            {
+                shards += log.len();
+                batch.extend(self.pending.pop_front());
+            }
+            self.ready.extend(check_logs(batch, |entry| entry.record));
+        }
+        self.ready
+            .pop_front()
+            .expect("each log is queued before it is taken")
+    }
+}
+
+/// `f` of every item, on all cores, in the items' order. Each thread takes
+/// the next item when done with one (items differ in cost).
+fn par_map<I: Sync, R: Send>(items: &[I], f: impl Fn(&I) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, f(item)));
+        }
+    };
+    let mut done = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut done = work();
+        for h in others {
+            done.extend(h.join().expect("checking threads do not panic"));
+        }
+        done
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The command that records `value` as the value of `label`, as a logged

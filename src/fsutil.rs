@@ -119,3 +119,27 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
         Err(e) => Err(Error::io("reading", path)(e)),
     }
 }
+
+/// Read a whole file expected to be small (a record, an object):
+/// [`fs::read`] without its `stat` for the size, which is one system call
+/// in five when `fsck` reads 100 000s of files. Files up to 8 KiB take one
+/// read (and one more that finds the end); larger ones still read whole.
+pub(crate) fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = File::open(path)?;
+    let mut bytes = vec![0; 8 * 1024];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(2 * len, 0);
+        }
+        match file.read(&mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(len);
+    Ok(bytes)
+}

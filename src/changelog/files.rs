@@ -160,8 +160,13 @@ pub fn parse_shard_name(name: &str) -> Option<(&str, u64)> {
 /// Read and check a record file: one record, named after its `seq` and
 /// the hash of its line, in the right shard.
 pub fn read_record<T: LogLine>(path: &Path, shard: u64) -> Result<Entry<T>> {
-    let bytes = fs::read(path).map_err(Error::io("reading", path))?;
-    let mut entries = parse_lines::<T>(path, &bytes)?;
+    let bytes = crate::fsutil::read_small(path).map_err(Error::io("reading", path))?;
+    parse_record(path, &bytes, shard)
+}
+
+/// [`read_record`] of the bytes read from `path`.
+pub(crate) fn parse_record<T: LogLine>(path: &Path, bytes: &[u8], shard: u64) -> Result<Entry<T>> {
+    let mut entries = parse_lines::<T>(path, bytes)?;
     if entries.len() != 1 {
         return Err(Error::corrupt(
             path,

@@ -22,6 +22,7 @@ mod record;
 
 pub use ahead::Ahead;
 pub use compact::{PACK_WINDOW, pack, pack_before};
+pub(crate) use files::parse_record;
 pub use files::{
     Head, Log, RecordName, SHARD_SIZE, Shard, ShardFiles, parse_record_name, parse_shard_name,
     read_pack, read_record, scan, shard_of,

@@ -595,3 +595,97 @@ fn reads_never_serve_corrupted_bytes() {
     // Undamaged versions still read.
     assert_eq!(env.run(&["show", "checkout-bot@staging"]).ok().stdout, V2);
 }
+
+// ----- packs ------------------------------------------------------------------------
+
+/// `bot` with 300 versions (`v1\n` …) written directly, as 300 runs of
+/// `add` leave them, and shard 0 of its `+versions` packed: the pack's
+/// path, and the lines it holds (log order, without `\n`).
+fn packed_store() -> (TestEnv, std::path::PathBuf, Vec<String>) {
+    let env = TestEnv::init();
+    let mut from: Option<String> = None;
+    let mut lines = Vec::new();
+    let mut names = Vec::new();
+    for seq in 1..=300u64 {
+        let text = format!("v{seq}\n");
+        let id = id_of(&text);
+        env.write(
+            &format!(".promptrel/objects/{}/{}", &id[..2], &id[2..]),
+            &text,
+        );
+        let line = format!(
+            r#"{{"time":"2026-01-01T{:02}:{:02}:00Z","action":"add","prompt":"bot","seq":{seq},"from":{},"to":"{id}","author":"Ada Lovelace <ada@example.com>","message":"nightly"}}"#,
+            seq / 60,
+            seq % 60,
+            from.as_ref()
+                .map_or("null".to_string(), |f| format!("\"{f}\"")),
+        );
+        let file = env.write_record("bot", "+versions", &line);
+        if seq <= 256 {
+            names.push(file.file_name().unwrap().to_string_lossy().into_owned());
+            lines.push(line);
+        }
+        from = Some(id);
+    }
+    names.sort();
+    let listing: String = names.iter().map(|n| format!("{n}\n")).collect();
+    let pack = env
+        .store()
+        .join("logs/bot/+versions~000000")
+        .join(format!("pack-{}", &id_of(&listing)[..16]));
+    let bytes: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&pack, bytes).unwrap();
+    (env, pack, lines)
+}
+
+#[test]
+fn a_pack_must_hold_exactly_its_shards_records_in_log_order() {
+    let (env, pack, lines) = packed_store();
+    assert_data_eq!(
+        fsck(&env, &[]).ok().stdout,
+        str![[r#"
+checked 300 objects, 0 refs, 300 records: ok
+
+"#]]
+    );
+    let problem = str![[r#"
+problem: .promptrel/logs/bot/+versions~000000/pack-[..]: the pack does not hold exactly the records of its shard, which readers would read instead [damaged-pack]
+checked 300 objects, 0 refs, 0 records: 1 problem
+
+"#]];
+    let joined = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let mut swapped = lines.clone();
+    swapped.swap(3, 4);
+    let mut edited = lines.clone();
+    edited[7] = edited[7].replace("nightly", "nightlY");
+    let damaged_packs: Vec<(&str, String)> = vec![
+        ("out of order", joined(&swapped)),
+        ("a line changed", joined(&edited)),
+        ("a line missing", joined(&lines[1..])),
+        ("a line twice", joined(&lines) + &lines[9] + "\n"),
+        ("a blank line", joined(&lines) + "\n"),
+        ("cut short", joined(&lines).trim_end().to_string()),
+        ("garbage", "garbage\n".to_string()),
+        ("empty", String::new()),
+    ];
+    for (what, bytes) in damaged_packs {
+        std::fs::write(&pack, bytes).unwrap();
+        let run = fsck(&env, &[]);
+        assert_eq!(run.code, 1, "{what}");
+        assert_data_eq!(run.stdout, problem.clone());
+    }
+    // A pack of another state of the shard is not used, and not checked.
+    std::fs::write(&pack, joined(&lines)).unwrap();
+    std::fs::write(pack.with_file_name("pack-0123456789abcdef"), "garbage\n").unwrap();
+    assert_eq!(fsck(&env, &[]).code, 0);
+    // A damaged record file is reported as such, not its pack as well.
+    std::fs::write(env.log_file("bot", "+versions", 5), "garbage\n").unwrap();
+    assert_data_eq!(
+        fsck(&env, &[]).stdout,
+        str![[r#"
+problem: .promptrel/logs/bot/+versions~000000/000000000005-[..]: line 1: damaged record: expected value at column 1 [damaged-record]
+checked 300 objects, 0 refs, 0 records: 1 problem
+
+"#]]
+    );
+}
