@@ -17,12 +17,13 @@
 //!   undo guard puts everything back.
 
 use std::io;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 static CRASH_AT: AtomicUsize = AtomicUsize::new(0);
 static FAIL_AT: AtomicUsize = AtomicUsize::new(0);
 static FAULT: AtomicU8 = AtomicU8::new(0);
 static STEPS: AtomicUsize = AtomicUsize::new(0);
+static NAMED_TEMPS: AtomicBool = AtomicBool::new(false);
 
 /// The I/O error [`fail_at`] injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,19 @@ pub fn crash_at(n: usize) {
 pub fn fail_at(n: usize, fault: Fault) {
     FAULT.store(fault as u8, Ordering::SeqCst);
     FAIL_AT.store(n, Ordering::SeqCst);
+}
+
+/// Write new files as named temp files only, as on a system without
+/// anonymous files (Linux `O_TMPFILE`, used by the bulk import), so that
+/// tests cover that path too.
+pub fn named_temps_only() {
+    NAMED_TEMPS.store(true, Ordering::SeqCst);
+}
+
+/// Anonymous files may be used (see [`named_temps_only`]).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) fn anonymous_files() -> bool {
+    !NAMED_TEMPS.load(Ordering::Relaxed)
 }
 
 /// What an armed failpoint decided for one step.

@@ -16,21 +16,24 @@
 //! or three fsyncs per file (a millisecond or more each on a real disk),
 //! each step writes all of its files and then syncs once:
 //!
-//! 1. every new whole file (object, first record of a new log, ref) is
-//!    written as a temp file (`.tmp-*`, which readers ignore) in its own
-//!    folder; sync;
-//! 2. objects are renamed into place; sync;
-//! 3. `+versions` records (each a new file) renamed into place; sync;
+//! 1. every new whole file (object, record, ref) is written, not yet under
+//!    its name: on Linux as an anonymous file (`O_TMPFILE`), elsewhere (and
+//!    for refs, which replace a file) as a temp file (`.tmp-*`, which
+//!    readers ignore) in its own folder; sync;
+//! 2. objects are put in place (linked, or renamed); sync;
+//! 3. `+versions` records (each a new file), the same way; sync;
 //! 4. label records, the same way; sync;
 //! 5. refs renamed over the old ones; sync.
 //!
-//! On Linux a sync is one `syncfs(2)` of the store's file system; elsewhere
-//! it is an fsync of every file when written and of every folder changed
-//! since the last sync. A crash therefore leaves only what a crash of
-//! single commands can leave (temp files, logs ahead of refs), which
-//! readers ignore and `fsck --repair` or the next writer clears. A failure
-//! (disk full) undoes what the import wrote, newest first, like every
-//! other command.
+//! On Linux a sync is one `syncfs(2)` of the store's file system (none for
+//! a step that wrote nothing); elsewhere it is an fsync of every file when
+//! written and of every folder changed since the last sync. A crash
+//! therefore leaves only what a crash of single commands can leave (temp
+//! files, empty folders, logs ahead of refs), which readers ignore and
+//! `fsck --repair` or the next writer clears. A failure (disk full) undoes
+//! what the import wrote, newest first, like every other command. Each
+//! step's files are written by every core: the time goes to the file
+//! system creating folders and entries.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -40,7 +43,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tempfile::TempPath;
 
-use crate::changelog::{Action, Record};
+use crate::changelog::{Action, Record, SHARD_SIZE};
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::fsutil::{self, TEMP_PREFIX};
@@ -273,19 +276,22 @@ impl Store {
         // Declared before the pending temp files: on an early return those
         // are dropped (deleted) first, then the batch undoes the rest.
         let mut batch = Batch::new(self.dir())?;
+        // Puts back the open-file limit it may raise when the import ends.
+        let anonymous = Anonymous::new();
         let mut done = Imported {
             files: plan.files.len(),
             ..Imported::default()
         };
 
         // Step 1: temp files for every new object, new log and ref.
-        let prepared =
-            self.prepare_all(plan, &state, message, labels, sig, &mut batch, progress)?;
-        let mut objects: Vec<(TempPath, PathBuf)> = Vec::new();
+        let prepared = self.prepare_all(
+            plan, &state, message, labels, sig, &anonymous, &mut batch, progress,
+        )?;
+        let mut objects: Vec<NewFile> = Vec::new();
         let mut stored: HashSet<VersionId> = HashSet::new();
         let mut versions: Vec<NewFile> = Vec::new();
         let mut label_logs: Vec<NewFile> = Vec::new();
-        let mut refs: Vec<(TempPath, PathBuf)> = Vec::new();
+        let mut refs: Vec<NewFile> = Vec::new();
         for file in prepared {
             if let Some(object) = file.object {
                 // Two threads may both have found the same new content.
@@ -314,23 +320,15 @@ impl Store {
         batch.sync("import: temp files written")?;
 
         // Step 2: objects.
-        for (tmp, path) in objects {
-            batch.rename(tmp, &path, false)?;
-        }
+        batch.publish_all(objects, false)?;
         batch.sync("import: objects in place")?;
         // Steps 3 and 4: records, `+versions` before label logs.
-        for (tmp, path) in versions {
-            batch.rename(tmp, &path, false)?;
-        }
+        batch.publish_all(versions, false)?;
         batch.sync("import: versions recorded")?;
-        for (tmp, path) in label_logs {
-            batch.rename(tmp, &path, false)?;
-        }
+        batch.publish_all(label_logs, false)?;
         batch.sync("import: label moves recorded")?;
         // Step 5: refs.
-        for (tmp, path) in refs {
-            batch.rename(tmp, &path, true)?;
-        }
+        batch.publish_all(refs, true)?;
         batch.sync("import: labels moved")?;
         batch.commit();
         Ok(done)
@@ -348,18 +346,16 @@ impl Store {
         message: &str,
         labels: &[Label],
         sig: &Signature,
+        anonymous: &Anonymous,
         batch: &mut Batch,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Prepared>> {
         let n = plan.files.len();
-        let threads = match n {
-            0..256 => 1,
-            _ => std::thread::available_parallelism().map_or(1, |t| t.get().min(8)),
-        };
+        let threads = threads_for(n);
         let chunk = n.div_ceil(threads).max(1);
         let done = AtomicUsize::new(0);
         let job = |files: &[ImportFile], state: &[State], tick: &mut dyn FnMut()| {
-            let mut temps = Temps::default();
+            let mut temps = Temps::new(anonymous);
             let prepared = self.prepare(
                 plan.max_size,
                 files,
@@ -399,16 +395,13 @@ impl Store {
             parts
         });
         progress(done.load(Ordering::Relaxed));
-        // Every folder created is noted for undo, shallowest first so that
-        // undo (newest note first) removes a folder after those inside it,
-        // whichever thread made them.
         let mut created: Vec<PathBuf> = Vec::new();
         for (temps, _) in &mut parts {
-            created.append(&mut temps.created);
-            batch.changed.extend(temps.changed.drain());
+            created.append(&mut temps.folders.created);
+            batch.changed.extend(temps.folders.changed.drain());
+            batch.dirty |= temps.wrote;
         }
-        created.sort_by_key(|dir| dir.components().count());
-        batch.undo.extend(created.into_iter().map(Undo::RemoveDir));
+        batch.note_created(created);
         let mut out = Vec::with_capacity(n);
         for (_, prepared) in parts {
             out.extend(prepared?);
@@ -426,11 +419,15 @@ impl Store {
         message: &str,
         labels: &[Label],
         sig: &Signature,
-        temps: &mut Temps,
+        temps: &mut Temps<'_>,
         tick: &mut dyn FnMut(),
     ) -> Result<Vec<Prepared>> {
         let mut seen: HashSet<VersionId> = HashSet::new();
         let mut out = Vec::with_capacity(files.len());
+        // Anonymous records wait here: their folders (two new ones for a
+        // new prompt) are made when they are linked in, in the step that
+        // changes those folders anyway.
+        let logs = self.dir().join("logs");
         for (f, (newest, seq, current)) in files.iter().zip(state) {
             let bytes = read_prompt(&f.path, max_size)?;
             let front_matter = crate::meta::parse(&bytes)
@@ -447,7 +444,7 @@ impl Store {
                 match fs::symlink_metadata(&path) {
                     Ok(_) => {}
                     Err(e) if e.kind() == ErrorKind::NotFound => {
-                        object = Some((temps.temp(&path, &bytes)?, path));
+                        object = Some((temps.temp(&path, &bytes, None, 0)?, path));
                     }
                     Err(e) => return Err(Error::io("reading", &path)(e)),
                 }
@@ -479,7 +476,17 @@ impl Store {
                     let from = newest.clone().map(LabelValue::One);
                     let record = record(Action::Add, None, *seq, from);
                     let path = self.versions_log(&f.name).record_path(&record);
-                    Some((temps.temp(&path, &record.to_line())?, path))
+                    // A first record: its shard is new, and so is the
+                    // prompt's folder when the prompt is.
+                    let missing = match *seq {
+                        1 => 2,
+                        seq if seq % SHARD_SIZE == 1 => 1,
+                        _ => 0,
+                    };
+                    Some((
+                        temps.temp(&path, &record.to_line(), Some(&logs), missing)?,
+                        path,
+                    ))
                 }
             };
             let mut moves = Vec::new();
@@ -494,10 +501,15 @@ impl Store {
                     state.from(),
                 );
                 let path = self.label_log(&f.name, label).record_path(&record);
-                let log = (temps.temp(&path, &record.to_line())?, path);
+                let missing = usize::from(state.head.next_seq % SHARD_SIZE == 1);
+                let log = (
+                    temps.temp(&path, &record.to_line(), Some(&logs), missing)?,
+                    path,
+                );
                 let ref_path = self.ref_path(&f.name, label);
+                // Replaced by rename: only a named file can be.
                 let new_ref = (
-                    temps.temp(&ref_path, format!("{id}\n").as_bytes())?,
+                    Pending::Named(temps.named(&ref_path, format!("{id}\n").as_bytes())?),
                     ref_path,
                 );
                 moves.push((log, new_ref));
@@ -516,6 +528,14 @@ impl Store {
     }
 }
 
+/// How many threads share `n` files: one for a few hundred.
+fn threads_for(n: usize) -> usize {
+    match n {
+        0..256 => 1,
+        _ => std::thread::available_parallelism().map_or(1, |t| t.get().min(8)),
+    }
+}
+
 /// What the import found before writing, per file: NAME's newest version
 /// and the `seq` of its next record, and where each `--label` is.
 type State = (Option<VersionId>, u64, Vec<LabelState>);
@@ -525,8 +545,8 @@ struct Prepared {
     id: VersionId,
     /// The file's front matter does not parse.
     front_matter: Option<InvalidFrontMatter>,
-    /// The temp file of a new object, and where it goes.
-    object: Option<(TempPath, PathBuf)>,
+    /// The new object's bytes, and where they go.
+    object: Option<NewFile>,
     /// NAME had no version before.
     new_prompt: bool,
     /// The `add` record, unless the file is NAME's newest version already.
@@ -535,15 +555,167 @@ struct Prepared {
     labels: Vec<(NewFile, NewFile)>,
 }
 
-/// A temp file holding a new file's bytes, and where it goes.
-type NewFile = (TempPath, PathBuf);
+/// A new file's bytes, and where they go.
+type NewFile = (Pending, PathBuf);
+
+/// A new file's bytes, written (not yet durable) but not under its name.
+enum Pending {
+    /// Linux: an anonymous file (`O_TMPFILE`), linked in by name once
+    /// durable. It has no folder entry of its own, so a new file costs one
+    /// folder change (the link) where a temp file costs two (create,
+    /// rename), and a crash leaves nothing behind. A record's is made in
+    /// `logs/` and its folders only when it is linked in: a new prompt's
+    /// two folders are then written in the same step as its first record,
+    /// not once for the temp file and again for the rename. The number
+    /// says how many of the target's folders are probably missing (made
+    /// before the link, rather than after it fails).
+    #[cfg(target_os = "linux")]
+    Anonymous(File, usize),
+    /// A temp file (`.tmp-*`) in the target's folder, renamed onto it.
+    Named(TempPath),
+}
+
+/// Put `file` in place at `path`; with `replace`, `path` may exist (its
+/// bytes are kept for undo). Returns how to undo it.
+fn publish(file: Pending, path: &Path, replace: bool, folders: &mut Folders) -> Result<Undo> {
+    #[cfg(not(target_os = "linux"))]
+    let _ = folders;
+    let note = match replace.then(|| fsutil::read_optional(path)).transpose()? {
+        Some(Some(old)) => Undo::Restore(path.to_path_buf(), old),
+        _ => Undo::RemoveFile(path.to_path_buf()),
+    };
+    match file {
+        #[cfg(target_os = "linux")]
+        Pending::Anonymous(file, missing) => {
+            use std::os::fd::AsRawFd;
+            debug_assert!(!replace, "a link cannot replace a file");
+            let fd = format!("/proc/self/fd/{}", file.as_raw_fd());
+            let link = || {
+                rustix::fs::linkat(
+                    rustix::fs::CWD,
+                    fd.as_str(),
+                    rustix::fs::CWD,
+                    path,
+                    rustix::fs::AtFlags::SYMLINK_FOLLOW,
+                )
+            };
+            let dir = path.parent().expect("store paths always have a parent");
+            let missing: Vec<&Path> = dir.ancestors().take(missing).collect();
+            for dir in missing.into_iter().rev() {
+                folders.create_dirs(dir)?;
+            }
+            let mut linked = link();
+            if linked == Err(rustix::io::Errno::NOENT) {
+                folders.create_dirs(dir)?;
+                linked = link();
+            }
+            linked.map_err(|e| Error::io("linking a new file as", path)(e.into()))?;
+        }
+        Pending::Named(tmp) => {
+            tmp.persist(path)
+                .map_err(|e| Error::io("renaming temp file onto", path)(e.error))?;
+        }
+    }
+    Ok(note)
+}
+
+/// How many anonymous files ([`Pending::Anonymous`]) the import may still
+/// open: each stays open until it is linked in, so an import of many files
+/// raises the process's soft limit of open files to its hard limit, keeps
+/// a reserve, and writes temp files once the budget is spent.
+struct Anonymous {
+    left: AtomicUsize,
+    /// The soft limit to put back.
+    #[cfg(target_os = "linux")]
+    restore: Option<rustix::process::Rlimit>,
+}
+
+impl Anonymous {
+    /// Open files kept for everything else (input files, folders, temp files).
+    #[cfg(target_os = "linux")]
+    const RESERVE: u64 = 256;
+
+    #[cfg(target_os = "linux")]
+    fn new() -> Anonymous {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let none = Anonymous {
+            left: AtomicUsize::new(0),
+            restore: None,
+        };
+        if !failpoint::anonymous_files() {
+            return none;
+        }
+        // Links are made through /proc/self/fd (AT_EMPTY_PATH needs a
+        // capability); counting its entries also tells how many are open.
+        let Ok(open) = fs::read_dir("/proc/self/fd").map(|d| d.count() as u64) else {
+            return none;
+        };
+        let old = getrlimit(Resource::Nofile);
+        let mut limit = old.current;
+        let mut restore = None;
+        if old.current != old.maximum {
+            let raised = rustix::process::Rlimit {
+                current: old.maximum,
+                maximum: old.maximum,
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                limit = old.maximum;
+                restore = Some(old);
+            }
+        }
+        let left = match limit {
+            None => usize::MAX,
+            Some(limit) => limit.saturating_sub(open + Self::RESERVE) as usize,
+        };
+        Anonymous {
+            left: AtomicUsize::new(left),
+            restore,
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn new() -> Anonymous {
+        Anonymous {
+            left: AtomicUsize::new(0),
+        }
+    }
+
+    /// Take one from the budget.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    fn take(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Give back one that was not used.
+    #[cfg(target_os = "linux")]
+    fn give_back(&self) {
+        self.left.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Anonymous {
+    fn drop(&mut self) {
+        if let Some(old) = self.restore.take() {
+            let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, old);
+        }
+    }
+}
 
 /// Read a prompt file, refusing an empty or oversized one (it may have
 /// changed since the plan was made).
 fn read_prompt(path: &Path, max_size: u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     File::open(path)
-        .and_then(|f| f.take(max_size + 1).read_to_end(&mut bytes))
+        .and_then(|f| {
+            // Sized to the file, so that it is read in one call (and one
+            // more that finds the end), not in a dozen growing ones.
+            let len = f.metadata()?.len().min(max_size + 1);
+            bytes.reserve_exact(len as usize);
+            f.take(max_size + 1).read_to_end(&mut bytes)
+        })
         .map_err(Error::io("reading", path))?;
     if bytes.is_empty() || bytes.len() as u64 > max_size {
         return Err(Error::io("reading", path)(std::io::Error::new(
@@ -554,17 +726,35 @@ fn read_prompt(path: &Path, max_size: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// One thread's temp files: the folders it created (for undo) and the
-/// folders whose entries changed (synced one by one without `syncfs`).
+/// One thread's folders: those it created (for undo), and those whose
+/// entries changed (synced one by one without `syncfs`).
 #[derive(Default)]
-struct Temps {
+struct Folders {
     known: HashSet<PathBuf>,
     created: Vec<PathBuf>,
     changed: HashSet<PathBuf>,
 }
 
-impl Temps {
-    /// Create `dir` and its missing parents (not synced: step 1 ends with a sync).
+/// One thread's new files, and the folders made for them.
+struct Temps<'a> {
+    anonymous: &'a Anonymous,
+    folders: Folders,
+    /// Anything was written.
+    wrote: bool,
+}
+
+impl Temps<'_> {
+    fn new(anonymous: &Anonymous) -> Temps<'_> {
+        Temps {
+            anonymous,
+            folders: Folders::default(),
+            wrote: false,
+        }
+    }
+}
+
+impl Folders {
+    /// Create `dir` and its missing parents (not synced: each step ends with a sync).
     fn create_dirs(&mut self, dir: &Path) -> Result<()> {
         if self.known.contains(dir) {
             return Ok(());
@@ -589,11 +779,61 @@ impl Temps {
         self.known.insert(dir.to_path_buf());
         Ok(())
     }
+}
+
+impl Temps<'_> {
+    /// A new file with `bytes` for `target`, not yet visible: anonymous
+    /// where the file system and the budget allow, else a temp file. An
+    /// anonymous file is made in `home` if given (a folder that exists, on
+    /// the same file system), and `target`'s folder is created only when
+    /// it is linked in (its `missing` deepest folders first: see
+    /// [`Pending::Anonymous`]).
+    fn temp(
+        &mut self,
+        target: &Path,
+        bytes: &[u8],
+        home: Option<&Path>,
+        missing: usize,
+    ) -> Result<Pending> {
+        #[cfg(not(target_os = "linux"))]
+        let _ = (home, missing);
+        #[cfg(target_os = "linux")]
+        if self.anonymous.take() {
+            let dir = match home {
+                Some(home) => home,
+                None => {
+                    let dir = target.parent().expect("store paths always have a parent");
+                    self.folders.create_dirs(dir)?;
+                    dir
+                }
+            };
+            use rustix::fs::{Mode, OFlags};
+            match rustix::fs::openat(
+                rustix::fs::CWD,
+                dir,
+                OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o666),
+            ) {
+                Ok(fd) => {
+                    let mut file = File::from(fd);
+                    file.write_all(bytes)
+                        .map_err(Error::io("writing", target))?;
+                    self.wrote = true;
+                    return Ok(Pending::Anonymous(file, missing));
+                }
+                // Not supported here (an old kernel, or a file system
+                // without it: EOPNOTSUPP, EISDIR, EINVAL…): a temp file
+                // says why, should it fail too.
+                Err(_) => self.anonymous.give_back(),
+            }
+        }
+        self.named(target, bytes).map(Pending::Named)
+    }
 
     /// A temp file with `bytes` in `target`'s folder, not yet visible.
-    fn temp(&mut self, target: &Path, bytes: &[u8]) -> Result<TempPath> {
+    fn named(&mut self, target: &Path, bytes: &[u8]) -> Result<TempPath> {
         let dir = target.parent().expect("store paths always have a parent");
-        self.create_dirs(dir)?;
+        self.folders.create_dirs(dir)?;
         let mut builder = tempfile::Builder::new();
         builder.prefix(TEMP_PREFIX);
         #[cfg(unix)]
@@ -610,7 +850,8 @@ impl Temps {
         tmp.as_file()
             .sync_all()
             .map_err(Error::io("writing", target))?;
-        self.changed.insert(dir.to_path_buf());
+        self.folders.changed.insert(dir.to_path_buf());
+        self.wrote = true;
         Ok(tmp.into_temp_path())
     }
 }
@@ -623,6 +864,9 @@ struct Batch {
     /// one where there is no `syncfs`).
     #[cfg_attr(target_os = "linux", allow(dead_code))]
     changed: HashSet<PathBuf>,
+    /// Anything was written since the last sync.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    dirty: bool,
     undo: Vec<Undo>,
 }
 
@@ -638,31 +882,87 @@ impl Batch {
             root: File::open(root).map_err(Error::io("opening", root))?,
             root_path: root.to_path_buf(),
             changed: HashSet::new(),
+            dirty: false,
             undo: Vec::new(),
         })
     }
 
-    /// Rename a temp file onto `path`; with `replace`, `path` may exist
-    /// (its bytes are kept for undo).
-    fn rename(&mut self, tmp: TempPath, path: &Path, replace: bool) -> Result<()> {
-        let note = match replace.then(|| fsutil::read_optional(path)).transpose()? {
-            Some(Some(old)) => Undo::Restore(path.to_path_buf(), old),
-            _ => Undo::RemoveFile(path.to_path_buf()),
-        };
-        tmp.persist(path)
-            .map_err(|e| Error::io("renaming temp file onto", path)(e.error))?;
-        self.undo.push(note);
-        if let Some(dir) = path.parent() {
-            self.changed.insert(dir.to_path_buf());
+    /// Put every file in place ([`publish`]), on every core: the files
+    /// are independent, and the time goes to the file system's folders.
+    fn publish_all(&mut self, files: Vec<NewFile>, replace: bool) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.dirty = true;
+        for (_, path) in &files {
+            if let Some(dir) = path.parent() {
+                self.changed.insert(dir.to_path_buf());
+            }
+        }
+        let threads = threads_for(files.len());
+        let chunk = files.len().div_ceil(threads);
+        let mut files = files.into_iter();
+        let chunks: Vec<Vec<NewFile>> = (0..threads)
+            .map(|_| files.by_ref().take(chunk).collect())
+            .collect();
+        let job = |files: Vec<NewFile>| {
+            let mut folders = Folders::default();
+            let mut notes = Vec::with_capacity(files.len());
+            for (file, path) in files {
+                match publish(file, &path, replace, &mut folders) {
+                    Ok(note) => notes.push(note),
+                    Err(e) => return (folders, notes, Err(e)),
+                }
+            }
+            (folders, notes, Ok(()))
+        };
+        let parts: Vec<_> = std::thread::scope(|scope| {
+            let mut chunks = chunks.into_iter();
+            let first = chunks.next().unwrap_or_default();
+            let others: Vec<_> = chunks.map(|c| scope.spawn(move || job(c))).collect();
+            let mut parts = vec![job(first)];
+            parts.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().expect("import threads do not panic")),
+            );
+            parts
+        });
+        // Every file put in place is noted for undo, even when another
+        // failed; the first error is reported.
+        let mut result = Ok(());
+        let mut created = Vec::new();
+        let mut notes = Vec::new();
+        for (mut folders, part_notes, part) in parts {
+            created.append(&mut folders.created);
+            self.changed.extend(folders.changed);
+            notes.extend(part_notes);
+            if result.is_ok() {
+                result = part;
+            }
+        }
+        // Folders before the files in them: undo goes newest first.
+        self.note_created(created);
+        self.undo.extend(notes);
+        result
+    }
+
+    /// Note folders created (for undo), shallowest first so that undo
+    /// (newest note first) removes a folder after those inside it,
+    /// whichever thread made them.
+    fn note_created(&mut self, mut created: Vec<PathBuf>) {
+        created.sort_by_key(|dir| dir.components().count());
+        self.undo.extend(created.into_iter().map(Undo::RemoveDir));
     }
 
     /// Make everything written so far durable; one failpoint step.
     fn sync(&mut self, step: &'static str) -> Result<()> {
+        // A step that wrote nothing (no labels to move) has nothing to sync.
         #[cfg(target_os = "linux")]
-        rustix::fs::syncfs(&self.root)
-            .map_err(|e| Error::io("syncing the file system of", &self.root_path)(e.into()))?;
+        if std::mem::take(&mut self.dirty) {
+            rustix::fs::syncfs(&self.root)
+                .map_err(|e| Error::io("syncing the file system of", &self.root_path)(e.into()))?;
+        }
         #[cfg(not(target_os = "linux"))]
         for dir in std::mem::take(&mut self.changed) {
             fsutil::sync_dir(&dir)?;

@@ -88,6 +88,11 @@ impl Context {
                 _ => bail!("PROMPTREL_FAIL_AT={spec:?} is not STEP, STEP:enospc or STEP:eio"),
             }
         }
+        // Testing aid: no anonymous files (O_TMPFILE), only named temp
+        // files, as where the OS or file system has none.
+        if text("PROMPTREL_NAMED_TEMPS")?.is_some_and(|v| v == "1") {
+            promptrel::failpoint::named_temps_only();
+        }
         // Testing aid: draw progress bars at once, so that a test on a
         // pseudo-terminal sees one without needing slow work.
         let progress_delay = match text("PROMPTREL_PROGRESS_DELAY")? {

@@ -182,27 +182,47 @@ fn existing_store() -> TestEnv {
     env
 }
 
+/// Where the OS has anonymous files (Linux `O_TMPFILE`) the import uses
+/// them; `PROMPTREL_NAMED_TEMPS=1` makes it write temp files, as elsewhere.
+const WRITE_MODES: [&[(&str, &str)]; 2] = [&[], &[("PROMPTREL_NAMED_TEMPS", "1")]];
+
 #[test]
 fn a_failure_at_any_step_leaves_the_store_as_it_was() {
-    for step in 1..=5 {
+    for (mode, step) in WRITE_MODES
+        .iter()
+        .flat_map(|m| (1..=5).map(move |s| (m, s)))
+    {
         let env = existing_store();
         let before = env.snapshot();
-        let run = import_over_existing(&env, &[("PROMPTREL_FAIL_AT", &step.to_string())]);
+        let fail_at = step.to_string();
+        let mut vars = vec![("PROMPTREL_FAIL_AT", fail_at.as_str())];
+        vars.extend_from_slice(mode);
+        let run = import_over_existing(&env, &vars);
         let run = run.fails(2);
         assert!(
             run.stderr.contains("No space left"),
-            "step {step}: {}",
+            "step {step} {mode:?}: {}",
             run.stderr
         );
-        assert_eq!(env.snapshot(), before, "step {step}: store changed");
+        assert_eq!(
+            env.snapshot(),
+            before,
+            "step {step} {mode:?}: store changed"
+        );
     }
 }
 
 #[test]
 fn a_crash_at_any_step_is_repaired_or_completed() {
-    for step in 1..=5 {
+    for (mode, step) in WRITE_MODES
+        .iter()
+        .flat_map(|m| (1..=5).map(move |s| (m, s)))
+    {
         let env = existing_store();
-        let run = import_over_existing(&env, &[("PROMPTREL_CRASH_AT", &step.to_string())]);
+        let crash_at = step.to_string();
+        let mut vars = vec![("PROMPTREL_CRASH_AT", crash_at.as_str())];
+        vars.extend_from_slice(mode);
+        let run = import_over_existing(&env, &vars);
         assert_ne!(run.code, 0, "step {step}: the crash happened");
         // Readers see a consistent store: the old or the new bot@staging.
         let shown = env.run(&["show", "bot@staging"]).ok().stdout;
@@ -217,7 +237,7 @@ fn a_crash_at_any_step_is_repaired_or_completed() {
             let kind = problem["kind"].as_str().unwrap();
             assert!(
                 ["temp-file", "ref-behind-log"].contains(&kind),
-                "step {step}: {problem}"
+                "step {step} {mode:?}: {problem}"
             );
         }
         env.run(&["fsck", "--repair"]).ok();
@@ -276,6 +296,62 @@ fn many_prompts_import_and_log_within_a_small_open_file_limit() {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     let run = crate::support::run_cmd(&mut sh).ok();
     assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+    env.run(&["fsck"]).ok();
+}
+
+/// `env.command(args)`, run by a shell that first sets the limit of open
+/// files (soft and hard) to `limit`.
+#[cfg(unix)]
+fn with_file_limit(env: &TestEnv, limit: u32, args: &[&str]) -> std::process::Command {
+    let inner = env.command(args);
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .current_dir(&env.root)
+        .env_clear();
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    sh
+}
+
+/// Where anonymous files run out (each stays open until it is linked in,
+/// and the hard limit of open files is low), the rest of the files are
+/// written as temp files: the import, its failure and its crash behave
+/// the same.
+#[cfg(unix)]
+#[test]
+fn an_import_past_the_open_file_limit_writes_the_rest_as_temp_files() {
+    let env = TestEnv::init();
+    for i in 0..300 {
+        env.write(&format!("many/p{i:03}.md"), format!("prompt {i}\n"));
+    }
+    let args = ["add", "--dir", "many", "--label", "staging"];
+    let before = env.snapshot();
+    for step in 1..=5 {
+        let mut cmd = with_file_limit(&env, 400, &args);
+        cmd.env("PROMPTREL_FAIL_AT", step.to_string());
+        crate::support::run_cmd(&mut cmd).fails(2);
+        assert_eq!(env.snapshot(), before, "step {step}: store changed");
+    }
+    let mut cmd = with_file_limit(&env, 400, &args);
+    cmd.env("PROMPTREL_CRASH_AT", "4");
+    assert_ne!(crate::support::run_cmd(&mut cmd).code, 0);
+    env.run(&["fsck", "--repair"]).ok();
+    let run = crate::support::run_cmd(&mut with_file_limit(&env, 400, &args)).ok();
+    assert!(
+        run.stdout.contains("0 new versions") && run.stdout.contains("300 unchanged"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.run(&["show", "p299@staging"]).ok().stdout,
+        "prompt 299\n"
+    );
     env.run(&["fsck"]).ok();
 }
 
