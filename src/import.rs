@@ -620,14 +620,12 @@ fn publish(file: Pending, path: &Path, replace: bool, folders: &mut Folders) -> 
 }
 
 /// How many anonymous files ([`Pending::Anonymous`]) the import may still
-/// open: each stays open until it is linked in, so an import of many files
-/// raises the process's soft limit of open files to its hard limit, keeps
-/// a reserve, and writes temp files once the budget is spent.
+/// open: each stays open until it is linked in, so the budget is the soft
+/// limit of open files less those open and a reserve; past it, new files
+/// are written as temp files. (The library never changes the limit: the
+/// `promptrel` binary raises its soft limit to the hard one for `add --dir`.)
 struct Anonymous {
     left: AtomicUsize,
-    /// The soft limit to put back.
-    #[cfg(target_os = "linux")]
-    restore: Option<rustix::process::Rlimit>,
 }
 
 impl Anonymous {
@@ -637,10 +635,9 @@ impl Anonymous {
 
     #[cfg(target_os = "linux")]
     fn new() -> Anonymous {
-        use rustix::process::{Resource, getrlimit, setrlimit};
+        use rustix::process::{Resource, getrlimit};
         let none = Anonymous {
             left: AtomicUsize::new(0),
-            restore: None,
         };
         if !failpoint::anonymous_files() {
             return none;
@@ -650,26 +647,12 @@ impl Anonymous {
         let Ok(open) = fs::read_dir("/proc/self/fd").map(|d| d.count() as u64) else {
             return none;
         };
-        let old = getrlimit(Resource::Nofile);
-        let mut limit = old.current;
-        let mut restore = None;
-        if old.current != old.maximum {
-            let raised = rustix::process::Rlimit {
-                current: old.maximum,
-                maximum: old.maximum,
-            };
-            if setrlimit(Resource::Nofile, raised).is_ok() {
-                limit = old.maximum;
-                restore = Some(old);
-            }
-        }
-        let left = match limit {
+        let left = match getrlimit(Resource::Nofile).current {
             None => usize::MAX,
             Some(limit) => limit.saturating_sub(open + Self::RESERVE) as usize,
         };
         Anonymous {
             left: AtomicUsize::new(left),
-            restore,
         }
     }
 
@@ -692,15 +675,6 @@ impl Anonymous {
     #[cfg(target_os = "linux")]
     fn give_back(&self) {
         self.left.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for Anonymous {
-    fn drop(&mut self) {
-        if let Some(old) = self.restore.take() {
-            let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, old);
-        }
     }
 }
 

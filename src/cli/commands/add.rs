@@ -131,6 +131,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<u8> {
 fn import(dir: &Path, message: &str, labels: &[Label], ctx: &Context) -> Result<u8> {
     let store = ctx.store()?;
     let mut plan = store.plan_import(&ctx.path(dir), MAX_SIZE)?;
+    // The import keeps each new file open until it links it in (Linux),
+    // up to the soft limit of open files: let it use the hard one.
+    raise_open_file_limit();
     plan.dir = dir.to_path_buf(); // errors name the folder as the user wrote it
     let sig = ctx.signature(&store);
     let total = plan.files.len();
@@ -187,4 +190,22 @@ fn read_limited(reader: impl Read, what: &str) -> Result<Vec<u8>> {
         );
     }
     Ok(bytes)
+}
+
+/// Raise this process's soft limit of open files to its hard limit (what
+/// Go programs do at start-up); a failure only means fewer files are
+/// written anonymously (src/import.rs).
+fn raise_open_file_limit() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current != limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            let _ = setrlimit(Resource::Nofile, raised);
+        }
+    }
 }
