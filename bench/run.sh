@@ -310,6 +310,36 @@ for n in "${SIZES[@]}"; do
     mem fsck "$n" git "" -- git -C "$G" fsck --no-progress
 done
 
+# ----- flatness: the smallest and the largest history back to back ----------
+# The rows above time each N a few minutes apart, and on a shared machine the
+# background changes in between (the `cat` floor itself has moved by a third
+# within one run). For "cost independent of history", each operation is timed
+# at the smallest and the largest N in one hyperfine run, seconds apart;
+# bench/report.py judges flatness from these rows.
+lo=${SIZES[0]} hi=${SIZES[-1]}
+SL=$WORK/h$lo/promptrel SH=$WORK/h$hi/promptrel
+step "flatness: N=$lo and N=$hi back to back"
+for round in 1 2; do
+    hf "flat-show" "$lo-$hi-$round" -N "${FAST[@]}" -- \
+        "lo=$P -C $SL show $NAME@prod" "hi=$P -C $SH show $NAME@prod"
+    hf "flat-show~3" "$lo-$hi-$round" -N "${FAST[@]}" -- \
+        "lo=$P -C $SL show $NAME@prod~3" "hi=$P -C $SH show $NAME@prod~3"
+    hf "flat-log-20" "$lo-$hi-$round" -N "${FAST[@]}" -- \
+        "lo=$P -C $SL log -n 20" "hi=$P -C $SH log -n 20"
+    hf "flat-promote" "$lo-$hi-$round" -N "${FAST[@]}" -- \
+        "PREP:$P -C $SL rollback $NAME prod -m bench" \
+        "lo=$P -C $SL promote $NAME staging prod -m bench" \
+        "PREP:$P -C $SH rollback $NAME prod -m bench" \
+        "hi=$P -C $SH promote $NAME staging prod -m bench"
+    hf "flat-rollback" "$lo-$hi-$round" -N "${FAST[@]}" -- \
+        "PREP:$P -C $SL promote $NAME staging prod -m bench" \
+        "lo=$P -C $SL rollback $NAME prod -m bench" \
+        "PREP:$P -C $SH promote $NAME staging prod -m bench" \
+        "hi=$P -C $SH rollback $NAME prod -m bench"
+    reset_history "$lo"
+    reset_history "$hi"
+done
+
 # ----- many prompts --------------------------------------------------------
 n=$PROMPTS
 S=$WORK/p$n/promptrel

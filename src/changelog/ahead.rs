@@ -18,9 +18,9 @@ use super::reader::Reverse;
 use super::record::Record;
 
 /// Records per batch sent from the reading thread.
-const BATCH: usize = 512;
+const BATCH: usize = 128;
 /// Batches a reading thread may be ahead by.
-const BATCHES_AHEAD: usize = 2;
+const BATCHES_AHEAD: usize = 1;
 
 /// A log's records, newest first, read by another thread.
 pub struct Ahead {
