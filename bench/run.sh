@@ -319,19 +319,29 @@ done
 lo=${SIZES[0]} hi=${SIZES[-1]}
 SL=$WORK/h$lo/promptrel SH=$WORK/h$hi/promptrel
 step "flatness: N=$lo and N=$hi back to back"
+# Two rounds, the second in the opposite order (whatever runs second may meet
+# the writeback of what ran before it), each after a sync.
+flat() { # OP ROUND [PREP-LO] CMD-LO [PREP-HI] CMD-HI, as "lo=…"/"hi=…" specs
+    local op=$1 round=$2
+    shift 2
+    local specs=("$@")
+    if ((round == 2)); then
+        local half=$((${#specs[@]} / 2))
+        specs=("${specs[@]:half}" "${specs[@]:0:half}")
+    fi
+    sync
+    hf "flat-$op" "$lo-$hi-$round" -N "${FAST[@]}" -- "${specs[@]}"
+}
 for round in 1 2; do
-    hf "flat-show" "$lo-$hi-$round" -N "${FAST[@]}" -- \
-        "lo=$P -C $SL show $NAME@prod" "hi=$P -C $SH show $NAME@prod"
-    hf "flat-show~3" "$lo-$hi-$round" -N "${FAST[@]}" -- \
-        "lo=$P -C $SL show $NAME@prod~3" "hi=$P -C $SH show $NAME@prod~3"
-    hf "flat-log-20" "$lo-$hi-$round" -N "${FAST[@]}" -- \
-        "lo=$P -C $SL log -n 20" "hi=$P -C $SH log -n 20"
-    hf "flat-promote" "$lo-$hi-$round" -N "${FAST[@]}" -- \
+    flat show "$round" "lo=$P -C $SL show $NAME@prod" "hi=$P -C $SH show $NAME@prod"
+    flat show~3 "$round" "lo=$P -C $SL show $NAME@prod~3" "hi=$P -C $SH show $NAME@prod~3"
+    flat log-20 "$round" "lo=$P -C $SL log -n 20" "hi=$P -C $SH log -n 20"
+    flat promote "$round" \
         "PREP:$P -C $SL rollback $NAME prod -m bench" \
         "lo=$P -C $SL promote $NAME staging prod -m bench" \
         "PREP:$P -C $SH rollback $NAME prod -m bench" \
         "hi=$P -C $SH promote $NAME staging prod -m bench"
-    hf "flat-rollback" "$lo-$hi-$round" -N "${FAST[@]}" -- \
+    flat rollback "$round" \
         "PREP:$P -C $SL promote $NAME staging prod -m bench" \
         "lo=$P -C $SL rollback $NAME prod -m bench" \
         "PREP:$P -C $SH promote $NAME staging prod -m bench" \

@@ -98,30 +98,11 @@ fn read_into(mut log: Reverse, send: &SyncSender<Result<Vec<Record>>>) {
 
 #[cfg(test)]
 mod tests {
-    use jiff::Timestamp;
-
     use super::*;
-    use crate::changelog::{Action, Log, pack_before};
-    use crate::id::VersionId;
+    use crate::changelog::{Log, pack_before};
 
     fn record(seq: u64) -> Record {
-        Record {
-            time: Timestamp::from_second(1_700_000_000 + seq as i64).unwrap(),
-            action: Action::Label,
-            prompt: "p".into(),
-            label: Some("prod".into()),
-            seq,
-            from: None,
-            from_split: None,
-            to: VersionId::of(seq.to_string().as_bytes()),
-            split: None,
-            author: "a".into(),
-            message: format!("message {seq}"),
-            source: None,
-            file: None,
-            undo: false,
-            release: None,
-        }
+        crate::changelog::record::sample(seq, seq)
     }
 
     /// A log of `n` records: full shards packed, the newest one loose.

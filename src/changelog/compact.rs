@@ -67,28 +67,9 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::changelog::{Action, Record};
-    use crate::id::VersionId;
+    use crate::changelog::Record;
 
-    fn record(seq: u64, n: u64) -> Record {
-        Record {
-            time: Timestamp::from_second(1_700_000_000 + n as i64).unwrap(),
-            action: Action::Label,
-            prompt: "p".into(),
-            label: Some("prod".into()),
-            seq,
-            from: None,
-            from_split: None,
-            to: VersionId::of(n.to_string().as_bytes()),
-            split: None,
-            author: "a".into(),
-            message: format!("message {n}"),
-            source: None,
-            file: None,
-            undo: false,
-            release: None,
-        }
-    }
+    use crate::changelog::record::sample as record;
 
     /// What a writer does: a record file, then the pack when due.
     fn write(log: &Log, n: u64) -> Record {

@@ -229,3 +229,26 @@ impl<T: LogLine> Entry<T> {
             .then_with(|| self.line.cmp(&other.line))
     }
 }
+
+/// A label record for tests: `seq`, and `n` for its time, target and
+/// message.
+#[cfg(test)]
+pub(crate) fn sample(seq: u64, n: u64) -> Record {
+    Record {
+        time: Timestamp::from_second(1_700_000_000 + n as i64).unwrap(),
+        action: Action::Label,
+        prompt: "p".into(),
+        label: Some("prod".into()),
+        seq,
+        from: None,
+        from_split: None,
+        to: crate::id::VersionId::of(n.to_string().as_bytes()),
+        split: None,
+        author: "a".into(),
+        message: format!("message {n}"),
+        source: None,
+        file: None,
+        undo: false,
+        release: None,
+    }
+}
