@@ -4,6 +4,8 @@ mod commands;
 mod context;
 mod output;
 mod progress;
+#[cfg(all(target_os = "linux", not(test)))]
+pub mod startup;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -68,11 +70,17 @@ pub enum ColorWhen {
 }
 
 /// Parse the process arguments, run, and turn the outcome into an exit code.
+#[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))]
 pub fn main() -> ExitCode {
+    ExitCode::from(exit_code())
+}
+
+/// [`main`]'s exit code as a number.
+pub fn exit_code() -> u8 {
     run(std::env::args_os())
 }
 
-fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let args: Vec<OsString> = args.into_iter().collect();
     let parsed = match fast_show(&args) {
         Some(cli) => Ok(cli),
@@ -87,7 +95,7 @@ fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 exit::OK
             };
             let _ = e.print();
-            return ExitCode::from(code);
+            return code;
         }
     };
     let color = cli.color;
@@ -96,7 +104,7 @@ fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Err(e) => return output::report(&e, color),
     };
     match commands::run(cli.command, &ctx) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(e) => output::report(&e, color),
     }
 }

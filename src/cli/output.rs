@@ -2,7 +2,6 @@
 //! with the exit code a script can branch on.
 
 use std::io::{self, Write};
-use std::process::ExitCode;
 
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
@@ -77,7 +76,7 @@ pub mod style {
 
 /// Print `error:` and `hint:` lines and pick the exit code. A closed pipe on
 /// stdout (`promptrel log | head -1`) is not an error.
-pub fn report(err: &anyhow::Error, color: ColorWhen) -> ExitCode {
+pub fn report(err: &anyhow::Error, color: ColorWhen) -> u8 {
     // serde_json wraps the io::Error of a JSON writer, so look inside it too.
     let broken_pipe = err.chain().any(|e| {
         e.downcast_ref::<io::Error>().map(io::Error::kind) == Some(io::ErrorKind::BrokenPipe)
@@ -86,7 +85,7 @@ pub fn report(err: &anyhow::Error, color: ColorWhen) -> ExitCode {
                 == Some(io::ErrorKind::BrokenPipe)
     });
     if broken_pipe {
-        return ExitCode::from(exit::OK);
+        return exit::OK;
     }
     // The innermost library error decides: an include that cannot be read
     // because its object is damaged is an integrity error.
@@ -119,7 +118,7 @@ pub fn report(err: &anyhow::Error, color: ColorWhen) -> ExitCode {
         let h = style::HINT;
         let _ = writeln!(stderr, "{h}hint:{h:#} {hint}");
     }
-    ExitCode::from(code)
+    code
 }
 
 /// The error and its causes joined with ": ". A cause that the text before it
