@@ -128,7 +128,7 @@ impl Store {
     /// The logs of `name`, found by probing: `+versions`, and one per label
     /// with a ref. Labels' logs usually have about as many shards as each
     /// other, so each probe starts where the previous log ended.
-    fn probe_logs(&self, name: PromptName) -> Result<Found> {
+    pub(crate) fn probe_logs(&self, name: PromptName) -> Result<Found> {
         let labels = refs::labels_in(&self.prompt_path("refs", &name))?;
         let mut logs = Vec::with_capacity(1 + labels.len());
         let versions = self.versions_log(&name);

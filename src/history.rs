@@ -16,35 +16,26 @@ impl Store {
         match &filter.name {
             Some(name) => {
                 self.require_prompt(name)?;
-                let log = match &filter.label {
-                    Some(label) => {
-                        let log = self.label_log(name, label);
-                        if !log.exists()?
-                            && self.label_value(name, label)? == refs::RefValue::Missing
-                        {
-                            return Err(self.unknown_label(name, label)?);
-                        }
-                        let shards = log.shard_count()?;
-                        sources.push(Reverse::of_log(log, shards));
-                        return LogIter::new(sources);
+                if let Some(label) = &filter.label {
+                    let log = self.label_log(name, label);
+                    if !log.exists()? && self.label_value(name, label)? == refs::RefValue::Missing {
+                        return Err(self.unknown_label(name, label)?);
                     }
-                    None => self.versions_log(name),
-                };
-                // `+versions`, then label logs sorted by label (FORMAT.md
-                // §6.4). Labels come from the small `refs/` folder, not from
-                // the prompt's folder in `logs/` (a shard folder per 256
-                // records of each log); a label log without a ref is a move
-                // interrupted before its first ref: fsck reports it.
-                let mut hint = 0;
-                for log in std::iter::once(log).chain(
-                    refs::labels_in(&self.prompt_path("refs", name))?
-                        .iter()
-                        .map(|label| self.label_log(name, label)),
-                ) {
-                    let shards = log.shard_count_near(hint)?;
-                    hint = shards;
+                    let shards = log.shard_count()?;
                     sources.push(Reverse::of_log(log, shards));
+                    return LogIter::new(sources);
                 }
+                // `+versions`, then label logs sorted by label (FORMAT.md
+                // §6.4), found as store-wide discovery probes a large
+                // prompt folder (a label log without a ref is a move
+                // interrupted before its first ref: fsck reports it).
+                let found = self.probe_logs(name.clone())?;
+                sources.extend(
+                    found
+                        .logs
+                        .into_iter()
+                        .map(|(log, s)| Reverse::of_log(log, s)),
+                );
             }
             // Every prompt, with the shards its discovery found.
             None => {
