@@ -72,27 +72,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Remove a file this command created, durably (already gone is fine).
 pub fn remove_file(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("removing", path)(e)),
-    }
     match path.parent() {
-        Some(dir) => sync_dir(dir),
-        None => Ok(()),
+        Some(dir) if remove_file_unsynced(path)? => sync_dir(dir),
+        Some(_) => Ok(()),
+        None => remove_file_unsynced(path).map(drop),
+    }
+}
+
+/// Remove a file this command created, not durably: the caller syncs
+/// ([`remove_file`] does both). Returns whether it was there.
+pub fn remove_file_unsynced(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("removing", path)(e)),
+    }
+}
+
+/// Remove a folder this command created, not durably: the caller syncs
+/// ([`remove_dir`] does both). Returns whether it was there.
+pub fn remove_dir_unsynced(dir: &Path) -> Result<bool> {
+    match fs::remove_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("removing folder", dir)(e)),
     }
 }
 
 /// Remove a folder this command created, durably; it must be empty again.
 pub fn remove_dir(dir: &Path) -> Result<()> {
-    match fs::remove_dir(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("removing folder", dir)(e)),
-    }
     match dir.parent() {
-        Some(parent) => sync_dir(parent),
-        None => Ok(()),
+        Some(parent) if remove_dir_unsynced(dir)? => sync_dir(parent),
+        Some(_) => Ok(()),
+        None => remove_dir_unsynced(dir).map(drop),
     }
 }
 

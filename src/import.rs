@@ -284,9 +284,16 @@ impl Store {
         };
 
         // Step 1: temp files for every new object, new log and ref.
-        let prepared = self.prepare_all(
-            plan, &state, message, labels, sig, &anonymous, &mut batch, progress,
-        )?;
+        let step1 = Step1 {
+            store: self,
+            max_size: plan.max_size,
+            message,
+            labels,
+            sig,
+            anonymous: &anonymous,
+            fanouts: self.objects().folders()?,
+        };
+        let prepared = step1.prepare_all(&plan.files, &state, &mut batch, progress)?;
         let mut objects: Vec<NewFile> = Vec::new();
         let mut stored: HashSet<VersionId> = HashSet::new();
         let mut versions: Vec<NewFile> = Vec::new();
@@ -317,7 +324,11 @@ impl Store {
             }
         }
         done.new_objects = objects.len();
-        batch.sync("import: temp files written")?;
+        // The new records' folders are made while the disk takes step 1's
+        // bytes: that sync is mostly waiting, folders are mostly CPU.
+        batch.sync_during("import: temp files written", || {
+            make_folders(versions.iter_mut().chain(&mut label_logs).collect())
+        })?;
 
         // Step 2: objects.
         batch.publish_all(objects, false)?;
@@ -333,102 +344,90 @@ impl Store {
         batch.commit();
         Ok(done)
     }
+}
 
+/// What step 1 of an import needs besides the files.
+struct Step1<'a> {
+    store: &'a Store,
+    max_size: u64,
+    message: &'a str,
+    labels: &'a [Label],
+    sig: &'a Signature,
+    anonymous: &'a Anonymous,
+    /// The object fan-out folders there were before the import: under the
+    /// lock, an object in any other folder is one this import writes.
+    fanouts: HashSet<String>,
+}
+
+impl Step1<'_> {
     /// Step 1 on every core: the files are independent, and most of the
     /// time goes to the file system creating entries. Each thread takes a
     /// contiguous run of the (sorted) files; this thread takes the first
     /// and reports progress.
-    #[allow(clippy::too_many_arguments)]
     fn prepare_all(
         &self,
-        plan: &ImportPlan,
+        files: &[ImportFile],
         state: &[State],
-        message: &str,
-        labels: &[Label],
-        sig: &Signature,
-        anonymous: &Anonymous,
         batch: &mut Batch,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Prepared>> {
-        let n = plan.files.len();
-        let threads = threads_for(n);
-        let chunk = n.div_ceil(threads).max(1);
+        let n = files.len();
         let done = AtomicUsize::new(0);
-        let job = |files: &[ImportFile], state: &[State], tick: &mut dyn FnMut()| {
-            let mut temps = Temps::new(anonymous);
-            let prepared = self.prepare(
-                plan.max_size,
-                files,
-                state,
-                message,
-                labels,
-                sig,
-                &mut temps,
-                tick,
-            );
+        let job = |run: Vec<(&ImportFile, &State)>, tick: &mut dyn FnMut()| {
+            let mut temps = Temps::new(self.anonymous);
+            let prepared = self.prepare(&run, &mut temps, tick);
             (temps, prepared)
         };
-        let mut parts = std::thread::scope(|scope| {
-            let mut chunks = plan.files.chunks(chunk).zip(state.chunks(chunk));
-            let first = chunks.next();
-            let others: Vec<_> = chunks
-                .map(|(files, state)| {
-                    let (job, done) = (&job, &done);
-                    scope.spawn(move || {
-                        job(files, state, &mut || {
-                            done.fetch_add(1, Ordering::Relaxed);
-                        })
-                    })
-                })
-                .collect();
-            let mut parts = Vec::with_capacity(threads);
-            if let Some((files, state)) = first {
-                parts.push(job(files, state, &mut || {
+        let parts = on_threads(
+            runs(files.iter().zip(state).collect()),
+            |run| {
+                job(run, &mut || {
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                }));
-            }
-            parts.extend(
-                others
-                    .into_iter()
-                    .map(|h| h.join().expect("import threads do not panic")),
-            );
-            parts
-        });
+                })
+            },
+            |run| {
+                job(run, &mut || {
+                    done.fetch_add(1, Ordering::Relaxed);
+                })
+            },
+        );
         progress(done.load(Ordering::Relaxed));
-        let mut created: Vec<PathBuf> = Vec::new();
-        for (temps, _) in &mut parts {
-            created.append(&mut temps.folders.created);
-            batch.changed.extend(temps.folders.changed.drain());
-            batch.dirty |= temps.wrote;
-        }
-        batch.note_created(created);
+        let mut folders = Vec::with_capacity(parts.len());
         let mut out = Vec::with_capacity(n);
-        for (_, prepared) in parts {
-            out.extend(prepared?);
+        let mut result = Ok(());
+        for (temps, prepared) in parts {
+            batch.dirty |= temps.wrote;
+            folders.push(temps.folders);
+            match prepared {
+                Ok(prepared) => out.extend(prepared),
+                Err(e) => result = result.and(Err(e)),
+            }
         }
-        Ok(out)
+        batch.absorb(folders);
+        result.map(|()| out)
     }
 
     /// Step 1 for a run of files: read, hash, and write the temp files.
-    #[allow(clippy::too_many_arguments)]
     fn prepare(
         &self,
-        max_size: u64,
-        files: &[ImportFile],
-        state: &[State],
-        message: &str,
-        labels: &[Label],
-        sig: &Signature,
+        files: &[(&ImportFile, &State)],
         temps: &mut Temps<'_>,
         tick: &mut dyn FnMut(),
     ) -> Result<Vec<Prepared>> {
+        let Step1 {
+            store,
+            max_size,
+            message,
+            labels,
+            sig,
+            ..
+        } = *self;
         let mut seen: HashSet<VersionId> = HashSet::new();
         let mut out = Vec::with_capacity(files.len());
-        // Anonymous records wait here: their folders (two new ones for a
-        // new prompt) are made when they are linked in, in the step that
-        // changes those folders anyway.
-        let logs = self.dir().join("logs");
-        for (f, (newest, seq, current)) in files.iter().zip(state) {
+        // Anonymous records are made here; their folders (two new ones for
+        // a new prompt) are made during step 1's sync.
+        let logs = store.dir().join("logs");
+        for &(f, (newest, seq, current)) in files {
             let bytes = read_prompt(&f.path, max_size)?;
             let front_matter = crate::meta::parse(&bytes)
                 .err()
@@ -440,13 +439,16 @@ impl Store {
             let id = VersionId::of(&bytes);
             let mut object = None;
             if seen.insert(id.clone()) {
-                let path = self.objects().path(&id);
-                match fs::symlink_metadata(&path) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {
-                        object = Some((temps.temp(&path, &bytes, None, 0)?, path));
-                    }
-                    Err(e) => return Err(Error::io("reading", &path)(e)),
+                let path = store.objects().path(&id);
+                let fanout = id.object_path_parts().0;
+                let exists = self.fanouts.contains(fanout)
+                    && match fs::symlink_metadata(&path) {
+                        Ok(_) => true,
+                        Err(e) if e.kind() == ErrorKind::NotFound => false,
+                        Err(e) => return Err(Error::io("reading", &path)(e)),
+                    };
+                if !exists {
+                    object = Some((temps.temp(&path, &bytes, None, 0)?, path));
                 }
             }
             let record = |action, label: Option<&Label>, seq, from: Option<LabelValue>| Record {
@@ -475,7 +477,7 @@ impl Store {
                 _ => {
                     let from = newest.clone().map(LabelValue::One);
                     let record = record(Action::Add, None, *seq, from);
-                    let path = self.versions_log(&f.name).record_path(&record);
+                    let path = store.versions_log(&f.name).record_path(&record);
                     // A first record: its shard is new, and so is the
                     // prompt's folder when the prompt is.
                     let missing = match *seq {
@@ -500,13 +502,13 @@ impl Store {
                     state.head.next_seq,
                     state.from(),
                 );
-                let path = self.label_log(&f.name, label).record_path(&record);
+                let path = store.label_log(&f.name, label).record_path(&record);
                 let missing = usize::from(state.head.next_seq % SHARD_SIZE == 1);
                 let log = (
                     temps.temp(&path, &record.to_line(), Some(&logs), missing)?,
                     path,
                 );
-                let ref_path = self.ref_path(&f.name, label);
+                let ref_path = store.ref_path(&f.name, label);
                 // Replaced by rename: only a named file can be.
                 let new_ref = (
                     Pending::Named(temps.named(&ref_path, format!("{id}\n").as_bytes())?),
@@ -534,6 +536,42 @@ fn threads_for(n: usize) -> usize {
         0..256 => 1,
         _ => std::thread::available_parallelism().map_or(1, |t| t.get().min(8)),
     }
+}
+
+/// `items` cut into one contiguous run per thread ([`threads_for`]).
+fn runs<T>(items: Vec<T>) -> Vec<Vec<T>> {
+    let threads = threads_for(items.len());
+    let chunk = items.len().div_ceil(threads).max(1);
+    let mut items = items.into_iter().peekable();
+    let mut runs = Vec::with_capacity(threads);
+    while items.peek().is_some() {
+        runs.push(items.by_ref().take(chunk).collect());
+    }
+    runs
+}
+
+/// `first(runs[0])` on this thread and `job` on each other run on a thread
+/// of its own; the results in the order of `runs`.
+fn on_threads<C: Send, R: Send>(
+    runs: Vec<C>,
+    first: impl FnOnce(C) -> R,
+    job: impl Fn(C) -> R + Sync,
+) -> Vec<R> {
+    std::thread::scope(|scope| {
+        let mut runs = runs.into_iter();
+        let Some(head) = runs.next() else {
+            return Vec::new();
+        };
+        let job = &job;
+        let others: Vec<_> = runs.map(|c| scope.spawn(move || job(c))).collect();
+        let mut out = vec![first(head)];
+        out.extend(
+            others
+                .into_iter()
+                .map(|h| h.join().expect("import threads do not panic")),
+        );
+        out
+    })
 }
 
 /// What the import found before writing, per file: NAME's newest version
@@ -564,11 +602,10 @@ enum Pending {
     /// durable. It has no folder entry of its own, so a new file costs one
     /// folder change (the link) where a temp file costs two (create,
     /// rename), and a crash leaves nothing behind. A record's is made in
-    /// `logs/` and its folders only when it is linked in: a new prompt's
-    /// two folders are then written in the same step as its first record,
-    /// not once for the temp file and again for the rename. The number
-    /// says how many of the target's folders are probably missing (made
-    /// before the link, rather than after it fails).
+    /// `logs/`, and its folders ([`make_folders`]) while step 1's sync
+    /// waits for the disk. The number says how many of the target's
+    /// folders are probably missing (made before the link, rather than
+    /// after it fails).
     #[cfg(target_os = "linux")]
     Anonymous(File, usize),
     /// A temp file (`.tmp-*`) in the target's folder, renamed onto it.
@@ -599,11 +636,9 @@ fn publish(file: Pending, path: &Path, replace: bool, folders: &mut Folders) -> 
                     rustix::fs::AtFlags::SYMLINK_FOLLOW,
                 )
             };
+            // Its folders were made by `make_folders` (or in step 1).
+            debug_assert_eq!(missing, 0);
             let dir = path.parent().expect("store paths always have a parent");
-            let missing: Vec<&Path> = dir.ancestors().take(missing).collect();
-            for dir in missing.into_iter().rev() {
-                folders.create_dirs(dir)?;
-            }
             let mut linked = link();
             if linked == Err(rustix::io::Errno::NOENT) {
                 folders.create_dirs(dir)?;
@@ -617,6 +652,35 @@ fn publish(file: Pending, path: &Path, replace: bool, folders: &mut Folders) -> 
         }
     }
     Ok(note)
+}
+
+/// Make the folders the anonymous `files` will be linked into (their
+/// `missing` deepest ones, and any parent missing too) on every core.
+/// Empty folders are what a crash of any command may leave: readers skip
+/// them, so they may be made at any time before the link.
+fn make_folders(files: Vec<&mut NewFile>) -> (Vec<Folders>, Result<()>) {
+    let job = |files: Vec<&mut NewFile>| {
+        let mut folders = Folders::default();
+        for (file, path) in files {
+            #[cfg(target_os = "linux")]
+            if let Pending::Anonymous(_, missing) = file {
+                let dir = path.parent().expect("store paths always have a parent");
+                let dirs: Vec<&Path> = dir.ancestors().take(*missing).collect();
+                for dir in dirs.into_iter().rev() {
+                    if let Err(e) = folders.create_dirs(dir) {
+                        return (folders, Err(e));
+                    }
+                }
+                *missing = 0;
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = (file, path);
+        }
+        (folders, Ok(()))
+    };
+    let (folders, results): (Vec<_>, Vec<_>) =
+        on_threads(runs(files), job, job).into_iter().unzip();
+    (folders, results.into_iter().collect())
 }
 
 /// How many anonymous files ([`Pending::Anonymous`]) the import may still
@@ -701,12 +765,44 @@ fn read_prompt(path: &Path, max_size: u64) -> Result<Vec<u8>> {
 }
 
 /// One thread's folders: those it created (for undo), and those whose
-/// entries changed (synced one by one without `syncfs`).
+/// entries changed.
 #[derive(Default)]
 struct Folders {
     known: HashSet<PathBuf>,
     created: Vec<PathBuf>,
-    changed: HashSet<PathBuf>,
+    changed: Changed,
+}
+
+/// Folders whose entries changed since the last sync: fsynced one by one
+/// where there is no `syncfs` (on Linux, `syncfs` covers them: not kept).
+#[derive(Default)]
+struct Changed {
+    #[cfg(not(target_os = "linux"))]
+    dirs: HashSet<PathBuf>,
+}
+
+impl Changed {
+    fn note(&mut self, dir: &Path) {
+        #[cfg(not(target_os = "linux"))]
+        self.dirs.insert(dir.to_path_buf());
+        #[cfg(target_os = "linux")]
+        let _ = dir;
+    }
+
+    fn extend(&mut self, other: Changed) {
+        #[cfg(not(target_os = "linux"))]
+        self.dirs.extend(other.dirs);
+        #[cfg(target_os = "linux")]
+        let _ = other;
+    }
+
+    /// Fsync every folder noted, and forget them.
+    #[cfg(not(target_os = "linux"))]
+    fn sync(&mut self) -> Result<()> {
+        std::mem::take(&mut self.dirs)
+            .iter()
+            .try_for_each(|dir| fsutil::sync_dir(dir))
+    }
 }
 
 /// One thread's new files, and the folders made for them.
@@ -743,7 +839,7 @@ impl Folders {
             Ok(()) => {
                 self.created.push(dir.to_path_buf());
                 if let Some(parent) = dir.parent() {
-                    self.changed.insert(parent.to_path_buf());
+                    self.changed.note(parent);
                 }
             }
             // Another thread may have made it; anything else is in the way.
@@ -824,7 +920,7 @@ impl Temps<'_> {
         tmp.as_file()
             .sync_all()
             .map_err(Error::io("writing", target))?;
-        self.folders.changed.insert(dir.to_path_buf());
+        self.folders.changed.note(dir);
         self.wrote = true;
         Ok(tmp.into_temp_path())
     }
@@ -834,14 +930,13 @@ impl Temps<'_> {
 struct Batch {
     root: File,
     root_path: PathBuf,
-    /// Folders whose entries changed since the last sync (fsynced one by
-    /// one where there is no `syncfs`).
-    #[cfg_attr(target_os = "linux", allow(dead_code))]
-    changed: HashSet<PathBuf>,
+    changed: Changed,
     /// Anything was written since the last sync.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     dirty: bool,
     undo: Vec<Undo>,
+    /// How many undo notes there were at each sync.
+    steps: Vec<usize>,
 }
 
 enum Undo {
@@ -855,9 +950,10 @@ impl Batch {
         Ok(Batch {
             root: File::open(root).map_err(Error::io("opening", root))?,
             root_path: root.to_path_buf(),
-            changed: HashSet::new(),
+            changed: Changed::default(),
             dirty: false,
             undo: Vec::new(),
+            steps: Vec::new(),
         })
     }
 
@@ -870,15 +966,9 @@ impl Batch {
         self.dirty = true;
         for (_, path) in &files {
             if let Some(dir) = path.parent() {
-                self.changed.insert(dir.to_path_buf());
+                self.changed.note(dir);
             }
         }
-        let threads = threads_for(files.len());
-        let chunk = files.len().div_ceil(threads);
-        let mut files = files.into_iter();
-        let chunks: Vec<Vec<NewFile>> = (0..threads)
-            .map(|_| files.by_ref().take(chunk).collect())
-            .collect();
         let job = |files: Vec<NewFile>| {
             let mut folders = Folders::default();
             let mut notes = Vec::with_capacity(files.len());
@@ -890,58 +980,80 @@ impl Batch {
             }
             (folders, notes, Ok(()))
         };
-        let parts: Vec<_> = std::thread::scope(|scope| {
-            let mut chunks = chunks.into_iter();
-            let first = chunks.next().unwrap_or_default();
-            let others: Vec<_> = chunks.map(|c| scope.spawn(move || job(c))).collect();
-            let mut parts = vec![job(first)];
-            parts.extend(
-                others
-                    .into_iter()
-                    .map(|h| h.join().expect("import threads do not panic")),
-            );
-            parts
-        });
+        let parts = on_threads(runs(files), job, job);
         // Every file put in place is noted for undo, even when another
         // failed; the first error is reported.
         let mut result = Ok(());
-        let mut created = Vec::new();
+        let mut all = Vec::with_capacity(parts.len());
         let mut notes = Vec::new();
-        for (mut folders, part_notes, part) in parts {
-            created.append(&mut folders.created);
-            self.changed.extend(folders.changed);
+        for (folders, part_notes, part) in parts {
+            all.push(folders);
             notes.extend(part_notes);
-            if result.is_ok() {
-                result = part;
-            }
+            result = result.and(part);
         }
         // Folders before the files in them: undo goes newest first.
-        self.note_created(created);
+        self.absorb(all);
         self.undo.extend(notes);
         result
     }
 
-    /// Note folders created (for undo), shallowest first so that undo
-    /// (newest note first) removes a folder after those inside it,
-    /// whichever thread made them.
-    fn note_created(&mut self, mut created: Vec<PathBuf>) {
+    /// Take over what threads did to folders: those they created are
+    /// noted for undo, shallowest first so that undo (newest note first)
+    /// removes a folder after those inside it, whichever thread made them.
+    fn absorb(&mut self, parts: Vec<Folders>) {
+        let mut created = Vec::new();
+        for folders in parts {
+            self.dirty |= !folders.created.is_empty();
+            created.extend(folders.created);
+            self.changed.extend(folders.changed);
+        }
         created.sort_by_key(|dir| dir.components().count());
         self.undo.extend(created.into_iter().map(Undo::RemoveDir));
     }
 
     /// Make everything written so far durable; one failpoint step.
     fn sync(&mut self, step: &'static str) -> Result<()> {
-        // A step that wrote nothing (no labels to move) has nothing to sync.
+        self.sync_during(step, || (Vec::new(), Ok(())))
+    }
+
+    /// [`Batch::sync`] while `work` runs on this thread (on Linux; elsewhere
+    /// one after the other). What `work` writes is made durable by the
+    /// next sync, not necessarily by this one; it returns the folders it
+    /// created (for undo) and changed, even when it fails.
+    fn sync_during(
+        &mut self,
+        step: &'static str,
+        work: impl FnOnce() -> (Vec<Folders>, Result<()>),
+    ) -> Result<()> {
         #[cfg(target_os = "linux")]
-        if std::mem::take(&mut self.dirty) {
-            rustix::fs::syncfs(&self.root)
-                .map_err(|e| Error::io("syncing the file system of", &self.root_path)(e.into()))?;
-        }
+        let (folders, worked, synced) = {
+            // A step that wrote nothing (no labels to move) has nothing to sync.
+            let dirty = std::mem::take(&mut self.dirty);
+            let (root, root_path) = (&self.root, &self.root_path);
+            std::thread::scope(|scope| {
+                let sync = dirty.then(|| {
+                    scope.spawn(move || {
+                        rustix::fs::syncfs(root).map_err(|e| {
+                            Error::io("syncing the file system of", root_path)(e.into())
+                        })
+                    })
+                });
+                let (folders, worked) = work();
+                let synced = sync.map_or(Ok(()), |h| h.join().expect("syncfs does not panic"));
+                (folders, worked, synced)
+            })
+        };
         #[cfg(not(target_os = "linux"))]
-        for dir in std::mem::take(&mut self.changed) {
-            fsutil::sync_dir(&dir)?;
-        }
-        self.changed.clear();
+        let (folders, worked, synced) = {
+            let (folders, worked) = work();
+            (folders, worked, self.changed.sync())
+        };
+        #[cfg(target_os = "linux")]
+        let _ = std::mem::take(&mut self.changed);
+        self.absorb(folders);
+        synced?;
+        worked?;
+        self.steps.push(self.undo.len());
         failpoint::step(step).map_err(Error::io("syncing", &self.root_path))?;
         Ok(())
     }
@@ -953,15 +1065,34 @@ impl Batch {
 }
 
 impl Drop for Batch {
+    /// Undo, newest step first. On Linux a step's removals are made
+    /// durable together (one `syncfs`, as the step was written): any
+    /// subset of them is a state a crash during that step could have left.
+    /// Elsewhere each removal is synced as it is made.
     fn drop(&mut self) {
-        while let Some(note) = self.undo.pop() {
-            let undone = match &note {
-                Undo::RemoveFile(path) => fsutil::remove_file(path),
-                Undo::RemoveDir(dir) => fsutil::remove_dir(dir),
-                Undo::Restore(path, bytes) => fsutil::write_atomic(path, bytes),
-            };
-            if undone.is_err() {
-                // Stop in a consistent state, as the single-command undo does.
+        while !self.undo.is_empty() {
+            let step = self.steps.pop().unwrap_or(0).min(self.undo.len());
+            let notes: Vec<Undo> = self.undo.drain(step..).collect();
+            for note in notes.into_iter().rev() {
+                let undone = match &note {
+                    #[cfg(target_os = "linux")]
+                    Undo::RemoveFile(path) => fsutil::remove_file_unsynced(path).map(drop),
+                    #[cfg(target_os = "linux")]
+                    Undo::RemoveDir(dir) => fsutil::remove_dir_unsynced(dir).map(drop),
+                    #[cfg(not(target_os = "linux"))]
+                    Undo::RemoveFile(path) => fsutil::remove_file(path),
+                    #[cfg(not(target_os = "linux"))]
+                    Undo::RemoveDir(dir) => fsutil::remove_dir(dir),
+                    Undo::Restore(path, bytes) => fsutil::write_atomic(path, bytes),
+                };
+                if undone.is_err() {
+                    // Stop in a consistent state, as the single-command undo does.
+                    self.undo.clear();
+                    break;
+                }
+            }
+            #[cfg(target_os = "linux")]
+            if rustix::fs::syncfs(&self.root).is_err() {
                 break;
             }
         }

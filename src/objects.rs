@@ -1,6 +1,7 @@
 //! The object store: `objects/<2 hex>/<62 hex>`, the exact bytes of each
 //! version, named by their BLAKE3 hash. Written once, verified on every read.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -54,6 +55,18 @@ impl Objects {
         };
         verify(&path, id, &bytes)?;
         Ok(bytes)
+    }
+
+    /// The names of the fan-out folders (`<id[0:2]>`) there are now.
+    pub(crate) fn folders(&self) -> Result<HashSet<String>> {
+        let mut names = HashSet::new();
+        for entry in fs::read_dir(&self.dir).map_err(Error::io("reading", &self.dir))? {
+            let entry = entry.map_err(Error::io("reading", &self.dir))?;
+            if let Ok(name) = entry.file_name().into_string() {
+                names.insert(name);
+            }
+        }
+        Ok(names)
     }
 
     /// Whether the object file exists (not verified).
