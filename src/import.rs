@@ -530,11 +530,14 @@ impl Step1<'_> {
     }
 }
 
-/// How many threads share `n` files: one for a few hundred.
+/// How many threads share `n` files: one for a few hundred, else two per
+/// core (at most 16): the threads spend much of their time waiting inside
+/// the file system (its journal, a folder's lock, the disk), and on two
+/// cores four threads import 10 000 files in 0.88× the time two take.
 fn threads_for(n: usize) -> usize {
     match n {
         0..256 => 1,
-        _ => std::thread::available_parallelism().map_or(1, |t| t.get().min(8)),
+        _ => std::thread::available_parallelism().map_or(2, |t| (2 * t.get()).min(16)),
     }
 }
 
@@ -661,20 +664,10 @@ fn publish(file: Pending, path: &Path, replace: bool, folders: &mut Folders) -> 
 fn make_folders(files: Vec<&mut NewFile>) -> (Vec<Folders>, Result<()>) {
     let job = |files: Vec<&mut NewFile>| {
         let mut folders = Folders::default();
-        for (file, path) in files {
-            #[cfg(target_os = "linux")]
-            if let Pending::Anonymous(_, missing) = file {
-                let dir = path.parent().expect("store paths always have a parent");
-                let dirs: Vec<&Path> = dir.ancestors().take(*missing).collect();
-                for dir in dirs.into_iter().rev() {
-                    if let Err(e) = folders.create_dirs(dir) {
-                        return (folders, Err(e));
-                    }
-                }
-                *missing = 0;
+        for file in files {
+            if let Err(e) = folders.make_missing(file) {
+                return (folders, Err(e));
             }
-            #[cfg(not(target_os = "linux"))]
-            let _ = (file, path);
         }
         (folders, Ok(()))
     };
@@ -824,6 +817,23 @@ impl Temps<'_> {
 }
 
 impl Folders {
+    /// Make the folders `file` will be linked into, if it is anonymous:
+    /// its `missing` deepest ones, and any parent missing too.
+    fn make_missing(&mut self, file: &mut NewFile) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if let (Pending::Anonymous(_, missing), path) = file {
+            let dir = path.parent().expect("store paths always have a parent");
+            let dirs: Vec<&Path> = dir.ancestors().take(*missing).collect();
+            for dir in dirs.into_iter().rev() {
+                self.create_dirs(dir)?;
+            }
+            *missing = 0;
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = file;
+        Ok(())
+    }
+
     /// Create `dir` and its missing parents (not synced: each step ends with a sync).
     fn create_dirs(&mut self, dir: &Path) -> Result<()> {
         if self.known.contains(dir) {
