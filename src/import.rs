@@ -275,7 +275,8 @@ impl Store {
 
         // Declared before the pending temp files: on an early return those
         // are dropped (deleted) first, then the batch undoes the rest.
-        let mut batch = Batch::new(self.dir())?;
+        let root = Root::open(self.dir())?;
+        let mut batch = Batch::new(&root);
         // Puts back the open-file limit it may raise when the import ends.
         let anonymous = Anonymous::new();
         let mut done = Imported {
@@ -291,6 +292,7 @@ impl Store {
             labels,
             sig,
             anonymous: &anonymous,
+            root: &root,
             fanouts: self.objects().folders()?,
         };
         let prepared = step1.prepare_all(&plan.files, &state, &mut batch, progress)?;
@@ -327,7 +329,7 @@ impl Store {
         // The new records' folders are made while the disk takes step 1's
         // bytes: that sync is mostly waiting, folders are mostly CPU.
         batch.sync_during("import: temp files written", || {
-            make_folders(versions.iter_mut().chain(&mut label_logs).collect())
+            make_folders(&root, versions.iter_mut().chain(&mut label_logs).collect())
         })?;
 
         // Step 2: objects.
@@ -354,6 +356,7 @@ struct Step1<'a> {
     labels: &'a [Label],
     sig: &'a Signature,
     anonymous: &'a Anonymous,
+    root: &'a Root,
     /// The object fan-out folders there were before the import: under the
     /// lock, an object in any other folder is one this import writes.
     fanouts: HashSet<String>,
@@ -374,7 +377,7 @@ impl Step1<'_> {
         let n = files.len();
         let done = AtomicUsize::new(0);
         let job = |run: Vec<(&ImportFile, &State)>, tick: &mut dyn FnMut()| {
-            let mut temps = Temps::new(self.anonymous);
+            let mut temps = Temps::new(self.anonymous, self.root);
             let prepared = self.prepare(&run, &mut temps, tick);
             (temps, prepared)
         };
@@ -627,18 +630,8 @@ fn publish(file: Pending, path: &Path, replace: bool, folders: &mut Folders) -> 
     match file {
         #[cfg(target_os = "linux")]
         Pending::Anonymous(file, missing) => {
-            use std::os::fd::AsRawFd;
             debug_assert!(!replace, "a link cannot replace a file");
-            let fd = format!("/proc/self/fd/{}", file.as_raw_fd());
-            let link = || {
-                rustix::fs::linkat(
-                    rustix::fs::CWD,
-                    fd.as_str(),
-                    rustix::fs::CWD,
-                    path,
-                    rustix::fs::AtFlags::SYMLINK_FOLLOW,
-                )
-            };
+            let link = || folders.root.link(&file, path);
             // Its folders were made by `make_folders` (or in step 1).
             debug_assert_eq!(missing, 0);
             let dir = path.parent().expect("store paths always have a parent");
@@ -661,9 +654,9 @@ fn publish(file: Pending, path: &Path, replace: bool, folders: &mut Folders) -> 
 /// `missing` deepest ones, and any parent missing too) on every core.
 /// Empty folders are what a crash of any command may leave: readers skip
 /// them, so they may be made at any time before the link.
-fn make_folders(files: Vec<&mut NewFile>) -> (Vec<Folders>, Result<()>) {
+fn make_folders<'a>(root: &'a Root, files: Vec<&mut NewFile>) -> (Vec<Folders<'a>>, Result<()>) {
     let job = |files: Vec<&mut NewFile>| {
-        let mut folders = Folders::default();
+        let mut folders = Folders::new(root);
         for file in files {
             if let Err(e) = folders.make_missing(file) {
                 return (folders, Err(e));
@@ -757,10 +750,90 @@ fn read_prompt(path: &Path, max_size: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The store's folder, open: on Linux new files, folders and links are
+/// made relative to it (and to `/proc/self/fd`), which spares the kernel
+/// walking the store's absolute path for each of some 60 000 calls.
+struct Root {
+    path: PathBuf,
+    #[cfg(target_os = "linux")]
+    dir: std::os::fd::OwnedFd,
+    /// `/proc/self/fd`, where an anonymous file has a name to link from.
+    #[cfg(target_os = "linux")]
+    fds: Option<std::os::fd::OwnedFd>,
+}
+
+impl Root {
+    fn open(path: &Path) -> Result<Root> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC;
+            let dir = rustix::fs::open(path, flags, Mode::empty())
+                .map_err(|e| Error::io("opening", path)(e.into()))?;
+            Ok(Root {
+                path: path.to_path_buf(),
+                dir,
+                fds: rustix::fs::open("/proc/self/fd", flags, Mode::empty()).ok(),
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok(Root {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// `path` as a folder to start from and a path from there.
+    #[cfg(target_os = "linux")]
+    fn at<'p>(&self, path: &'p Path) -> (std::os::fd::BorrowedFd<'_>, &'p Path) {
+        use std::os::fd::AsFd;
+        match path.strip_prefix(&self.path) {
+            Ok(rel) if !rel.as_os_str().is_empty() => (self.dir.as_fd(), rel),
+            _ => (rustix::fs::CWD, path),
+        }
+    }
+
+    fn mkdir(&self, dir: &Path) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let (at, rel) = self.at(dir);
+            rustix::fs::mkdirat(at, rel, rustix::fs::Mode::from_raw_mode(0o777)).map_err(Into::into)
+        }
+        #[cfg(not(target_os = "linux"))]
+        fs::create_dir(dir)
+    }
+
+    /// A new anonymous file in `dir` (`O_TMPFILE`).
+    #[cfg(target_os = "linux")]
+    fn anonymous(&self, dir: &Path) -> rustix::io::Result<File> {
+        use rustix::fs::{Mode, OFlags};
+        let (at, rel) = self.at(dir);
+        let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+        rustix::fs::openat(at, rel, flags, Mode::from_raw_mode(0o666)).map(File::from)
+    }
+
+    /// Give the anonymous `file` the name `path`.
+    #[cfg(target_os = "linux")]
+    fn link(&self, file: &File, path: &Path) -> rustix::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let (at, rel) = self.at(path);
+        let follow = rustix::fs::AtFlags::SYMLINK_FOLLOW;
+        match &self.fds {
+            Some(fds) => {
+                let fd = file.as_raw_fd().to_string();
+                rustix::fs::linkat(fds, fd.as_str(), at, rel, follow)
+            }
+            None => {
+                let fd = format!("/proc/self/fd/{}", file.as_raw_fd());
+                rustix::fs::linkat(rustix::fs::CWD, fd.as_str(), at, rel, follow)
+            }
+        }
+    }
+}
+
 /// One thread's folders: those it created (for undo), and those whose
 /// entries changed.
-#[derive(Default)]
-struct Folders {
+struct Folders<'a> {
+    root: &'a Root,
     known: HashSet<PathBuf>,
     created: Vec<PathBuf>,
     changed: Changed,
@@ -801,22 +874,31 @@ impl Changed {
 /// One thread's new files, and the folders made for them.
 struct Temps<'a> {
     anonymous: &'a Anonymous,
-    folders: Folders,
+    folders: Folders<'a>,
     /// Anything was written.
     wrote: bool,
 }
 
 impl Temps<'_> {
-    fn new(anonymous: &Anonymous) -> Temps<'_> {
+    fn new<'a>(anonymous: &'a Anonymous, root: &'a Root) -> Temps<'a> {
         Temps {
             anonymous,
-            folders: Folders::default(),
+            folders: Folders::new(root),
             wrote: false,
         }
     }
 }
 
-impl Folders {
+impl Folders<'_> {
+    fn new(root: &Root) -> Folders<'_> {
+        Folders {
+            root,
+            known: HashSet::new(),
+            created: Vec::new(),
+            changed: Changed::default(),
+        }
+    }
+
     /// Make the folders `file` will be linked into, if it is anonymous:
     /// its `missing` deepest ones, and any parent missing too.
     fn make_missing(&mut self, file: &mut NewFile) -> Result<()> {
@@ -839,11 +921,11 @@ impl Folders {
         if self.known.contains(dir) {
             return Ok(());
         }
-        let mut result = fs::create_dir(dir);
+        let mut result = self.root.mkdir(dir);
         if matches!(&result, Err(e) if e.kind() == ErrorKind::NotFound) {
             let parent = dir.parent().expect("store folders have a parent");
             self.create_dirs(parent)?;
-            result = fs::create_dir(dir);
+            result = self.root.mkdir(dir);
         }
         match result {
             Ok(()) => {
@@ -887,15 +969,8 @@ impl Temps<'_> {
                     dir
                 }
             };
-            use rustix::fs::{Mode, OFlags};
-            match rustix::fs::openat(
-                rustix::fs::CWD,
-                dir,
-                OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o666),
-            ) {
-                Ok(fd) => {
-                    let mut file = File::from(fd);
+            match self.folders.root.anonymous(dir) {
+                Ok(mut file) => {
                     file.write_all(bytes)
                         .map_err(Error::io("writing", target))?;
                     self.wrote = true;
@@ -937,9 +1012,8 @@ impl Temps<'_> {
 }
 
 /// Writes made durable together, and how to undo them should the import fail.
-struct Batch {
-    root: File,
-    root_path: PathBuf,
+struct Batch<'a> {
+    root: &'a Root,
     changed: Changed,
     /// Anything was written since the last sync.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -955,16 +1029,15 @@ enum Undo {
     Restore(PathBuf, Vec<u8>),
 }
 
-impl Batch {
-    fn new(root: &Path) -> Result<Batch> {
-        Ok(Batch {
-            root: File::open(root).map_err(Error::io("opening", root))?,
-            root_path: root.to_path_buf(),
+impl<'a> Batch<'a> {
+    fn new(root: &'a Root) -> Batch<'a> {
+        Batch {
+            root,
             changed: Changed::default(),
             dirty: false,
             undo: Vec::new(),
             steps: Vec::new(),
-        })
+        }
     }
 
     /// Put every file in place ([`publish`]), on every core: the files
@@ -980,7 +1053,7 @@ impl Batch {
             }
         }
         let job = |files: Vec<NewFile>| {
-            let mut folders = Folders::default();
+            let mut folders = Folders::new(self.root);
             let mut notes = Vec::with_capacity(files.len());
             for (file, path) in files {
                 match publish(file, &path, replace, &mut folders) {
@@ -1033,18 +1106,18 @@ impl Batch {
     fn sync_during(
         &mut self,
         step: &'static str,
-        work: impl FnOnce() -> (Vec<Folders>, Result<()>),
+        work: impl FnOnce() -> (Vec<Folders<'a>>, Result<()>),
     ) -> Result<()> {
         #[cfg(target_os = "linux")]
         let (folders, worked, synced) = {
             // A step that wrote nothing (no labels to move) has nothing to sync.
             let dirty = std::mem::take(&mut self.dirty);
-            let (root, root_path) = (&self.root, &self.root_path);
+            let root = self.root;
             std::thread::scope(|scope| {
                 let sync = dirty.then(|| {
                     scope.spawn(move || {
-                        rustix::fs::syncfs(root).map_err(|e| {
-                            Error::io("syncing the file system of", root_path)(e.into())
+                        rustix::fs::syncfs(&root.dir).map_err(|e| {
+                            Error::io("syncing the file system of", &root.path)(e.into())
                         })
                     })
                 });
@@ -1064,7 +1137,7 @@ impl Batch {
         synced?;
         worked?;
         self.steps.push(self.undo.len());
-        failpoint::step(step).map_err(Error::io("syncing", &self.root_path))?;
+        failpoint::step(step).map_err(Error::io("syncing", &self.root.path))?;
         Ok(())
     }
 
@@ -1074,7 +1147,7 @@ impl Batch {
     }
 }
 
-impl Drop for Batch {
+impl Drop for Batch<'_> {
     /// Undo, newest step first. On Linux a step's removals are made
     /// durable together (one `syncfs`, as the step was written): any
     /// subset of them is a state a crash during that step could have left.
@@ -1102,7 +1175,7 @@ impl Drop for Batch {
                 }
             }
             #[cfg(target_os = "linux")]
-            if rustix::fs::syncfs(&self.root).is_err() {
+            if rustix::fs::syncfs(&self.root.dir).is_err() {
                 break;
             }
         }
