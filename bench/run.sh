@@ -383,6 +383,7 @@ mem prompts-fsck "$n" git "" -- git -C "$G" fsck --no-progress
 # freed ones, and an import creates 30 000 of them; so the import is timed
 # twice: on the work folder's file system, and (as root, with a loop device)
 # on a fresh ext4 file system that nothing else touches.
+GIT_FSYNC="-c core.fsync=all -c core.fsyncMethod=batch"
 import_bench() { # OP FOLDER
     local op=$1 imp=$2
     rm -rf "$imp"
@@ -390,30 +391,42 @@ import_bench() { # OP FOLDER
     local pr_prep="d=\$(mktemp -d $imp/p.XXXXXX) && ln -sfn \$d $imp/p && $P -C \$d init >/dev/null"
     local git_prep="d=\$(mktemp -d $imp/g.XXXXXX) && ln -sfn \$d $imp/g && git init -q \$d"
     local git_import="git -C $imp/g --work-tree=$F add -A && git -C $imp/g --work-tree=$F commit -q -m import"
-    local fsync="-c core.fsync=all -c core.fsyncMethod=batch"
     hf "$op" "$n" "${SLOW[@]}" -- \
         "PREP:$pr_prep" \
         "promptrel=$P -C $imp/p add --dir $F -m import" \
         "PREP:$git_prep" \
         "git=$git_import" \
         "PREP:$git_prep" \
-        "git-fsync=git $fsync -C $imp/g --work-tree=$F add -A && git $fsync -C $imp/g --work-tree=$F commit -q -m import"
+        "git-fsync=git $GIT_FSYNC -C $imp/g --work-tree=$F add -A && git $GIT_FSYNC -C $imp/g --work-tree=$F commit -q -m import"
     memsh "$op" "$n" promptrel "$pr_prep" "$P -C $imp/p add --dir $F -m import"
     memsh "$op" "$n" git "$git_prep" "$git_import"
     "$P" -C "$imp/p" fsck >/dev/null
 }
 import_bench import "$WORK/import-runs"
+# On a fresh ext4 file system: a new one for every run (made in the run's
+# prepare step, which is not timed), so that no run imports into a file
+# system that earlier runs have filled. Inode tables and journal are
+# written by mkfs, not lazily by the kernel during the runs.
 FRESH=$WORK/freshfs
 if [[ $(id -u) == 0 ]] && command -v mkfs.ext4 >/dev/null 2>&1 && ((!QUICK)); then
     step "fresh ext4 file system for the import ($FRESH)"
     umount "$FRESH" 2>/dev/null || true
     rm -f "$WORK/freshfs.img"
-    truncate -s 8G "$WORK/freshfs.img"
-    mkfs.ext4 -q -F "$WORK/freshfs.img"
+    truncate -s 2G "$WORK/freshfs.img"
     mkdir -p "$FRESH"
-    if mount -o loop "$WORK/freshfs.img" "$FRESH"; then
-        echo "fresh fs: $(findmnt -n -o FSTYPE,OPTIONS --target "$FRESH") (loop file on the work folder's fs)" >>"$OUT/machine.txt"
-        import_bench import-freshfs "$FRESH/runs"
+    newfs="umount $FRESH 2>/dev/null; mkfs.ext4 -q -F -N 100000 -E lazy_itable_init=0,lazy_journal_init=0 $WORK/freshfs.img && mount -o loop $WORK/freshfs.img $FRESH"
+    if bash -c "$newfs"; then
+        echo "fresh fs: $(findmnt -n -o FSTYPE,OPTIONS --target "$FRESH"), 2 GiB, a new one per run (loop file on the work folder's fs)" >>"$OUT/machine.txt"
+        hf import-freshfs "$n" "${SLOW[@]}" -- \
+            "PREP:$newfs && $P -C $FRESH init >/dev/null && sync" \
+            "promptrel=$P -C $FRESH add --dir $F -m import" \
+            "PREP:$newfs && git init -q $FRESH && sync" \
+            "git=git -C $FRESH --work-tree=$F add -A && git -C $FRESH --work-tree=$F commit -q -m import" \
+            "PREP:$newfs && git init -q $FRESH && sync" \
+            "git-fsync=git $GIT_FSYNC -C $FRESH --work-tree=$F add -A && git $GIT_FSYNC -C $FRESH --work-tree=$F commit -q -m import"
+        memsh import-freshfs "$n" promptrel "$newfs && $P -C $FRESH init" "$P -C $FRESH add --dir $F -m import"
+        "$P" -C "$FRESH" fsck >/dev/null
+        memsh import-freshfs "$n" git "$newfs && git init -q $FRESH" "git -C $FRESH --work-tree=$F add -A && git -C $FRESH --work-tree=$F commit -q -m import"
         umount "$FRESH"
     fi
     rm -f "$WORK/freshfs.img"
