@@ -93,7 +93,7 @@ impl Store {
                 .dir
                 .is_dir()
         {
-            let prompt = self.probe_logs(name(&walk.parts)?)?;
+            let prompt = self.probe_logs(name(&walk.parts)?, Some(links))?;
             let known: u64 = prompt.logs.iter().map(|(_, shards)| shards).sum();
             walk.out.push(prompt);
             if links == known + 2 {
@@ -126,13 +126,17 @@ impl Store {
     }
 
     /// The logs of `name`, found by probing: `+versions`, and one per label
-    /// with a ref. Labels' logs usually have about as many shards as each
-    /// other, so each probe starts where the previous log ended.
-    pub(crate) fn probe_logs(&self, name: PromptName) -> Result<Found> {
+    /// with a ref. A prompt's logs usually have about as many shards as
+    /// each other, so the first probe starts from the prompt folder's link
+    /// count (`links`: 2 + its sub-folders, when known) shared among them,
+    /// and each next one where the previous log ended.
+    pub(crate) fn probe_logs(&self, name: PromptName, links: Option<u64>) -> Result<Found> {
         let labels = refs::labels_in(&self.prompt_path("refs", &name))?;
         let mut logs = Vec::with_capacity(1 + labels.len());
         let versions = self.versions_log(&name);
-        let shards = versions.shard_count()?;
+        let links = links.or_else(|| folder_links(&self.prompt_path("logs", &name)));
+        let share = links.map_or(0, |l| l.saturating_sub(2) / (1 + labels.len() as u64));
+        let shards = versions.shard_count_near(share)?;
         let mut hint = shards;
         logs.push((versions, shards));
         for label in &labels {

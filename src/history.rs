@@ -29,7 +29,7 @@ impl Store {
                 // §6.4), found as store-wide discovery probes a large
                 // prompt folder (a label log without a ref is a move
                 // interrupted before its first ref: fsck reports it).
-                let found = self.probe_logs(name.clone())?;
+                let found = self.probe_logs(name.clone(), None)?;
                 sources.extend(
                     found
                         .logs

@@ -19,7 +19,8 @@
 //! 1. every new whole file (object, record, ref) is written, not yet under
 //!    its name: on Linux as an anonymous file (`O_TMPFILE`), elsewhere (and
 //!    for refs, which replace a file) as a temp file (`.tmp-*`, which
-//!    readers ignore) in its own folder; sync;
+//!    readers ignore) in its own folder; sync, and while the disk takes
+//!    these bytes, make the folders the new records go in;
 //! 2. objects are put in place (linked, or renamed); sync;
 //! 3. `+versions` records (each a new file), the same way; sync;
 //! 4. label records, the same way; sync;
@@ -31,9 +32,10 @@
 //! therefore leaves only what a crash of single commands can leave (temp
 //! files, empty folders, logs ahead of refs), which readers ignore and
 //! `fsck --repair` or the next writer clears. A failure (disk full) undoes
-//! what the import wrote, newest first, like every other command. Each
-//! step's files are written by every core: the time goes to the file
-//! system creating folders and entries.
+//! what the import wrote, newest first, like every other command (on
+//! Linux a step's undo is synced once, like the step). Each step's files
+//! are written by two threads per core: the time goes to the file system
+//! creating folders and entries, and much of it is spent waiting there.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};

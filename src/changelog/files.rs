@@ -69,20 +69,24 @@ impl ShardFiles {
     /// first 16 hex digits of the BLAKE3 hash of their file names, sorted,
     /// each followed by `\n`.
     pub fn digest(&self) -> String {
-        let mut hasher = blake3::Hasher::new();
+        // Record names are ASCII, of one length: hashed in one call.
+        let mut names = Vec::with_capacity(self.records.len() * (SEQ_DIGITS + HASH_DIGITS + 2));
         for (_, path) in &self.records {
             if let Some(name) = path.file_name() {
-                hasher.update(name.to_string_lossy().as_bytes());
-                hasher.update(b"\n");
+                names.extend_from_slice(name.to_string_lossy().as_bytes());
+                names.push(b'\n');
             }
         }
-        let mut hex = hasher.finalize().to_hex().to_string();
+        let mut hex = blake3::hash(&names).to_hex().to_string();
         hex.truncate(HASH_DIGITS);
         hex
     }
 
     /// The pack that holds exactly these records, if one was written.
     pub fn valid_pack(&self) -> Option<&Path> {
+        if self.packs.is_empty() {
+            return None;
+        }
         let digest = self.digest();
         self.packs
             .iter()
@@ -100,27 +104,25 @@ impl Shard {
     /// List the folder (a missing folder holds nothing).
     pub fn list(&self) -> Result<ShardFiles> {
         let mut files = ShardFiles::default();
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(files),
-            Err(e) => return Err(Error::io("listing", &self.dir)(e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(Error::io("listing", &self.dir))?;
-            let name = entry.file_name();
+        let dir_len = self.dir.as_os_str().len();
+        crate::fsutil::each_name(&self.dir, |name| {
             // Not UTF-8: no record or pack name, so "anything else".
-            let name = name.to_str().unwrap_or_default();
+            let name = std::str::from_utf8(name).unwrap_or_default();
             if name.starts_with('.') {
-                continue;
+                return;
             }
-            let path = entry.path();
+            // `Path::join` would copy the folder's path and then grow it.
+            let mut path = PathBuf::with_capacity(dir_len + 1 + name.len());
+            path.push(&self.dir);
+            path.push(name);
             match parse_record_name(name) {
                 Some(RecordName::Record(seq)) => files.records.push((seq, path)),
                 Some(RecordName::Pack(digest)) => files.packs.push((digest.to_string(), path)),
                 None => files.other.push(path),
             }
-        }
-        files.records.sort();
+        })
+        .map_err(Error::io("listing", &self.dir))?;
+        files.records.sort_unstable();
         Ok(files)
     }
 }
@@ -140,8 +142,13 @@ pub fn parse_record_name(name: &str) -> Option<RecordName<'_>> {
     if let Some(digest) = name.strip_prefix("pack-") {
         return hash_ok(digest).then_some(RecordName::Pack(digest));
     }
-    let (seq, hash) = name.split_once('-')?;
-    let digits_ok = seq.len() == SEQ_DIGITS && seq.bytes().all(|b| b.is_ascii_digit());
+    // `<12 digits>-<16 hex>`: checked by position (an ASCII `-` at byte
+    // 12 makes both slices char boundaries).
+    if name.len() != SEQ_DIGITS + 1 + HASH_DIGITS || name.as_bytes()[SEQ_DIGITS] != b'-' {
+        return None;
+    }
+    let (seq, hash) = (&name[..SEQ_DIGITS], &name[SEQ_DIGITS + 1..]);
+    let digits_ok = seq.bytes().all(|b| b.is_ascii_digit());
     let seq: u64 = seq.parse().ok().filter(|&s| digits_ok && s > 0)?;
     hash_ok(hash).then_some(RecordName::Record(seq))
 }
@@ -324,14 +331,48 @@ impl Log {
         Ok(found + 1)
     }
 
-    /// [`Log::shard_count`], trying first whether the log has exactly
-    /// `hint` shards (two probes instead of about 2 log2(shards)).
+    /// [`Log::shard_count`], searching outwards from `hint`: two probes
+    /// when the log has exactly `hint` shards, about 2 log2(distance) when
+    /// it is off, instead of about 2 log2(shards).
     pub fn shard_count_near(&self, hint: u64) -> Result<u64> {
         let exists = |n: u64| self.shard(n).dir.is_dir();
-        if hint > 0 && exists(hint - 1) && !exists(hint) {
-            return Ok(hint);
+        if hint == 0 {
+            return self.shard_count();
         }
-        self.shard_count()
+        // Shard `found` exists and `missing` does not (or `found` is None:
+        // not even shard 0 does); the count is between them.
+        let (mut found, mut missing) = (hint - 1, hint);
+        let mut step = 1u64;
+        if exists(hint - 1) {
+            while exists(missing) {
+                found = missing;
+                missing = missing.saturating_add(step);
+                step = step.saturating_mul(2);
+            }
+        } else {
+            missing = hint - 1;
+            loop {
+                if missing == 0 {
+                    return Ok(0);
+                }
+                let probe = missing.saturating_sub(step);
+                if exists(probe) {
+                    found = probe;
+                    break;
+                }
+                missing = probe;
+                step = step.saturating_mul(2);
+            }
+        }
+        while missing - found > 1 {
+            let mid = found + (missing - found) / 2;
+            if exists(mid) {
+                found = mid;
+            } else {
+                missing = mid;
+            }
+        }
+        Ok(found + 1)
     }
 
     /// Shard `number` of this log (whether or not it exists).
@@ -439,6 +480,25 @@ impl<T: LogLine> Head<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shard_counts_are_found_from_any_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::new(dir.path().to_path_buf(), "@prod".to_string());
+        for count in 0..=40u64 {
+            if count > 0 {
+                fs::create_dir(log.shard(count - 1).dir).unwrap();
+            }
+            assert_eq!(log.shard_count().unwrap(), count);
+            for hint in 0..=70 {
+                assert_eq!(
+                    log.shard_count_near(hint).unwrap(),
+                    count,
+                    "{count} shards, hint {hint}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn names() {
