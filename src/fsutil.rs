@@ -132,28 +132,43 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Read a whole file expected to be small (a record, an object):
-/// [`fs::read`] without its `stat` for the size, which is one system call
-/// in five when `fsck` reads 100 000s of files. Files up to 8 KiB take one
-/// read (and one more that finds the end); larger ones still read whole.
+/// Read a small file whole (a record, a ref): [`read_into`] a buffer
+/// sized for one.
 pub(crate) fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0; 4 * 1024];
+    let len = read_into(&mut File::open(path)?, &mut bytes)?;
+    bytes.truncate(len);
+    Ok(bytes)
+}
+
+/// Read `file` whole into `buf` (grown as needed, never shrunk: one buffer
+/// can serve many files); returns how many bytes it has. Without
+/// [`fs::read`]'s `stat` for the size and its read that finds the end: on
+/// Linux a read that returns less than asked, ending in `\n` (as every
+/// store file does), is taken as the end of the file. Local file systems
+/// only return short reads of a regular file at its end; should a network
+/// or FUSE one return one elsewhere, what follows looks missing, which the
+/// hash checks of objects, records and packs report as damage.
+pub(crate) fn read_into(file: &mut File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     use std::io::Read;
-    let mut file = File::open(path)?;
-    let mut bytes = vec![0; 8 * 1024];
     let mut len = 0;
     loop {
-        if len == bytes.len() {
-            bytes.resize(2 * len, 0);
+        if len == buf.len() {
+            buf.resize((2 * len).max(4 * 1024), 0);
         }
-        match file.read(&mut bytes[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
+        let asked = buf.len() - len;
+        match file.read(&mut buf[len..]) {
+            Ok(0) => return Ok(len),
+            Ok(n) => {
+                len += n;
+                if cfg!(target_os = "linux") && n < asked && buf[len - 1] == b'\n' {
+                    return Ok(len);
+                }
+            }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    bytes.truncate(len);
-    Ok(bytes)
 }
 
 /// Call `each` with the name of every entry of folder `dir` (not `.` and
@@ -196,5 +211,29 @@ pub fn each_name(dir: &Path, mut each: impl FnMut(&[u8])) -> std::io::Result<()>
             each(name.to_string_lossy().as_bytes());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_read_whole_at_every_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut shared = Vec::new();
+        for len in [0, 1, 2, 300, 4095, 4096, 4097, 8191, 8192, 8193, 20_000] {
+            for last in [b'\n', b'x'] {
+                let mut bytes: Vec<u8> = (0..len).map(|i| b"ab\n"[i % 3]).collect();
+                if let Some(end) = bytes.last_mut() {
+                    *end = last;
+                }
+                let path = dir.path().join(format!("{len}-{last}"));
+                fs::write(&path, &bytes).unwrap();
+                assert_eq!(read_small(&path).unwrap(), bytes, "{len} bytes");
+                let n = read_into(&mut File::open(&path).unwrap(), &mut shared).unwrap();
+                assert_eq!(&shared[..n], &bytes[..], "{len} bytes, shared buffer");
+            }
+        }
     }
 }

@@ -34,7 +34,8 @@ pub(super) fn hash_all(
             }
             let part = &files[start..(start + BLOCK).min(total)];
             for (id, path) in part {
-                let read = fs::File::open(path).and_then(|mut file| read_into(&mut file, &mut buf));
+                let read = fs::File::open(path)
+                    .and_then(|mut file| crate::fsutil::read_into(&mut file, &mut buf));
                 let damage =
                     match read {
                         Ok(len) => crate::objects::verify(path, id, &buf[..len])
@@ -147,27 +148,8 @@ impl FolderReader {
         };
         #[cfg(not(target_os = "linux"))]
         let mut file = fs::File::open(path)?;
-        let len = read_into(&mut file, &mut self.buf)?;
+        let len = crate::fsutil::read_into(&mut file, &mut self.buf)?;
         Ok(&self.buf[..len])
-    }
-}
-
-/// Read `file` whole into `buf` (grown as needed, never shrunk: one buffer
-/// serves many files); how many bytes it has. Without [`fs::read`]'s
-/// `stat` for the size, one system call in five for a small file.
-pub(super) fn read_into(file: &mut fs::File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    use std::io::Read;
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize((2 * len).max(8 * 1024), 0);
-        }
-        match file.read(&mut buf[len..]) {
-            Ok(0) => return Ok(len),
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
     }
 }
 
