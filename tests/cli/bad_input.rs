@@ -90,15 +90,7 @@ fn bare(_env: &TestEnv) -> Vars {
 fn store(env: &TestEnv) -> Vars {
     env.run(&["init"]).ok();
     let v1 = env.add("checkout-bot", V1, &["-m", "first", "--label", "staging"]);
-    env.run(&[
-        "promote",
-        "checkout-bot",
-        "staging",
-        "prod",
-        "-m",
-        "first release",
-    ])
-    .ok();
+    env.promote("checkout-bot", "staging", "prod", "first release");
     let v2 = env.add("checkout-bot", V2, &["-m", "brief", "--label", "staging"]);
     env.add("support/refund-bot", REFUND, &["--label", "staging"]);
     env.write("prompts/empty.md", "");

@@ -55,25 +55,9 @@ fn id_of(text: &str) -> String {
 fn released_store() -> TestEnv {
     let env = TestEnv::init();
     env.add("checkout-bot", V1, &["-m", "first", "--label", "staging"]);
-    env.run(&[
-        "promote",
-        "checkout-bot",
-        "staging",
-        "prod",
-        "-m",
-        "first release",
-    ])
-    .ok();
+    env.promote("checkout-bot", "staging", "prod", "first release");
     env.add("checkout-bot", V2, &["-m", "second", "--label", "staging"]);
-    env.run(&[
-        "promote",
-        "checkout-bot",
-        "staging",
-        "prod",
-        "-m",
-        "second release",
-    ])
-    .ok();
+    env.promote("checkout-bot", "staging", "prod", "second release");
     env.add("checkout-bot", V3, &["-m", "third", "--label", "staging"]);
     env.add("support/refund-bot", REFUND, &["--label", "staging"]);
     env
@@ -111,15 +95,7 @@ fn split_staging(env: &TestEnv) {
 
 /// A release of staging to prod of both prompts (both had prod), to roll back.
 fn released_once(env: &TestEnv) {
-    env.run(&[
-        "promote",
-        "support/refund-bot",
-        "staging",
-        "prod",
-        "-m",
-        "first",
-    ])
-    .ok();
+    env.promote("support/refund-bot", "staging", "prod", "first");
     env.add(
         "support/refund-bot",
         "Refund politely, today.\n",

@@ -32,15 +32,7 @@ fn store() -> (TestEnv, String, String) {
         .stdout
         .trim()
         .to_string();
-    env.run(&[
-        "promote",
-        "support/refund-bot",
-        "staging",
-        "prod",
-        "-m",
-        "ship",
-    ])
-    .ok();
+    env.promote("support/refund-bot", "staging", "prod", "ship");
     env.add("draft", "Not released.\n", &["--label", "staging"]);
     (env, checkout, refund)
 }
@@ -427,15 +419,7 @@ fn format_md_export_examples_are_real() {
     let refund = env.write("refund.txt", b"R\xe9ponds poliment.\n");
     env.run(&["add", "support/refund-bot", &refund, "--label", "staging"])
         .ok();
-    env.run(&[
-        "promote",
-        "support/refund-bot",
-        "staging",
-        "prod",
-        "-m",
-        "ship",
-    ])
-    .ok();
+    env.promote("support/refund-bot", "staging", "prod", "ship");
 
     env.run(&["export", "--label", "prod", "DIR"]).ok();
     let manifest: Value =

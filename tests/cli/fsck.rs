@@ -30,15 +30,7 @@ fn id_of(text: &str) -> String {
 fn store() -> TestEnv {
     let env = TestEnv::init();
     env.add("checkout-bot", V1, &["-m", "first", "--label", "staging"]);
-    env.run(&[
-        "promote",
-        "checkout-bot",
-        "staging",
-        "prod",
-        "-m",
-        "release",
-    ])
-    .ok();
+    env.promote("checkout-bot", "staging", "prod", "release");
     env.add("checkout-bot", V2, &["-m", "second", "--label", "staging"]);
     env.add("checkout-bot", V3, &["-m", "third"]);
     env.add("support/refund-bot", REFUND, &["--label", "staging"]);

@@ -73,15 +73,7 @@ fn python_reader_resolves_labels_byte_for_byte() {
     let file = env.write("refund.bin", binary);
     env.run(&["add", "support/refund-bot", &file, "--label", "staging"])
         .ok();
-    env.run(&[
-        "promote",
-        "support/refund-bot",
-        "staging",
-        "prod",
-        "-m",
-        "ship",
-    ])
-    .ok();
+    env.promote("support/refund-bot", "staging", "prod", "ship");
 
     for rev in ["checkout-bot@staging", "support/refund-bot@prod"] {
         let py = resolve(&env, rev);

@@ -47,6 +47,22 @@ fn release_ids(env: &TestEnv) -> Vec<String> {
 }
 
 #[track_caller]
+/// Release checkout-bot and refund-bot from staging to prod ("spring");
+/// returns the release's id.
+fn release_spring(env: &TestEnv) -> String {
+    env.run(&[
+        "release",
+        "staging",
+        "prod",
+        "checkout-bot",
+        "support/refund-bot",
+        "-m",
+        "spring",
+    ])
+    .ok();
+    release_ids(env).remove(0)
+}
+
 fn refused(env: &TestEnv, args: &[&str], code: i32) -> Run {
     let before = env.snapshot();
     let run = env.run(args).fails(code);
@@ -184,17 +200,7 @@ fn release_all_skips_prompts_without_from_and_those_already_released() {
 #[test]
 fn rollback_release_undoes_every_move_at_once() {
     let env = store();
-    env.run(&[
-        "release",
-        "staging",
-        "prod",
-        "checkout-bot",
-        "support/refund-bot",
-        "-m",
-        "spring",
-    ])
-    .ok();
-    let id = release_ids(&env).remove(0);
+    let id = release_spring(&env);
     let run = env
         .run(&["rollback", "--release", &id[..8], "-m", "refunds broke"])
         .ok();
@@ -278,16 +284,7 @@ fn rolling_back_the_rollback_of_a_release_is_not_an_undo() {
 #[test]
 fn fsck_finds_a_release_move_missing_from_its_label_log() {
     let env = store();
-    env.run(&[
-        "release",
-        "staging",
-        "prod",
-        "checkout-bot",
-        "support/refund-bot",
-        "-m",
-        "spring",
-    ])
-    .ok();
+    release_spring(&env);
     env.add("checkout-bot", "checkout v3\n", &["--label", "staging"]);
     env.run(&["release", "staging", "prod", "--all", "-m", "summer"])
         .ok();
@@ -317,17 +314,7 @@ fn fsck_finds_a_release_move_missing_from_its_label_log() {
 #[test]
 fn rollback_release_refuses_when_a_label_moved_since() {
     let env = store();
-    env.run(&[
-        "release",
-        "staging",
-        "prod",
-        "checkout-bot",
-        "support/refund-bot",
-        "-m",
-        "spring",
-    ])
-    .ok();
-    let id = release_ids(&env).remove(0);
+    let id = release_spring(&env);
     env.run(&["rollback", "checkout-bot", "prod", "-m", "just this one"])
         .ok();
     let run = refused(&env, &["rollback", "--release", &id, "-m", "undo"], 2);

@@ -32,15 +32,7 @@ fn store() -> TestEnv {
         "prompts/checkout.md",
         &["--label", "staging"],
     );
-    env.run(&[
-        "promote",
-        "checkout-bot",
-        "staging",
-        "prod",
-        "-m",
-        "release",
-    ])
-    .ok();
+    env.promote("checkout-bot", "staging", "prod", "release");
     env.add("support/refund-bot", REFUND, &["--label", "staging"]);
     env
 }
@@ -514,15 +506,7 @@ fn json_has_a_versioned_documented_shape() {
         "Refund at once.\n",
         &["--label", "staging"],
     );
-    env.run(&[
-        "promote",
-        "support/refund-bot",
-        "staging",
-        "prod",
-        "-m",
-        "ship",
-    ])
-    .ok();
+    env.promote("support/refund-bot", "staging", "prod", "ship");
     env.add(
         "support/refund-bot",
         "Refund gladly.\n",

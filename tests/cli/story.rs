@@ -40,15 +40,7 @@ Initialized empty promptrel store in [ROOT]/.promptrel
         blake3::hash(LONG.as_bytes()).to_hex().as_str(),
         "the id is b3sum of the bytes"
     );
-    env.run(&[
-        "promote",
-        "checkout-bot",
-        "staging",
-        "prod",
-        "-m",
-        "first release",
-    ])
-    .ok();
+    env.promote("checkout-bot", "staging", "prod", "first release");
 
     // A shorter version goes to staging.
     env.write("prompts/checkout.md", SHORT);

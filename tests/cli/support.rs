@@ -160,6 +160,11 @@ impl TestEnv {
         run.stdout.trim().to_string()
     }
 
+    /// `promptrel promote NAME FROM TO -m MESSAGE`, which must succeed.
+    pub fn promote(&self, name: &str, from: &str, to: &str, message: &str) -> Run {
+        self.run(&["promote", name, from, to, "-m", message]).ok()
+    }
+
     /// Every file under `.promptrel` with its bytes: compare before and after
     /// a refused command to prove nothing changed.
     pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
