@@ -309,26 +309,10 @@ impl Log {
         Ok((0..self.shard_count()?).map(|n| self.shard(n)).collect())
     }
 
-    /// How many shard folders the log has (see [`Log::shards`]).
+    /// How many shard folders the log has (see [`Log::shards`]): about
+    /// 2 log2(shards) probes.
     pub fn shard_count(&self) -> Result<u64> {
-        let exists = |n: u64| self.shard(n).dir.is_dir();
-        if !exists(0) {
-            return Ok(0);
-        }
-        let (mut found, mut missing) = (0u64, 1u64);
-        while exists(missing) {
-            found = missing;
-            missing = missing.saturating_mul(2);
-        }
-        while missing - found > 1 {
-            let mid = found + (missing - found) / 2;
-            if exists(mid) {
-                found = mid;
-            } else {
-                missing = mid;
-            }
-        }
-        Ok(found + 1)
+        self.shard_count_near(1)
     }
 
     /// [`Log::shard_count`], searching outwards from `hint`: two probes
@@ -336,14 +320,13 @@ impl Log {
     /// it is off, instead of about 2 log2(shards).
     pub fn shard_count_near(&self, hint: u64) -> Result<u64> {
         let exists = |n: u64| self.shard(n).dir.is_dir();
-        if hint == 0 {
-            return self.shard_count();
-        }
-        // Shard `found` exists and `missing` does not (or `found` is None:
-        // not even shard 0 does); the count is between them.
-        let (mut found, mut missing) = (hint - 1, hint);
+        let hint = hint.max(1);
+        // Shard `found` exists and shard `missing` does not: the count is
+        // between them. Gallop away from the hint until both are known.
+        let (mut found, mut missing);
         let mut step = 1u64;
         if exists(hint - 1) {
+            (found, missing) = (hint - 1, hint);
             while exists(missing) {
                 found = missing;
                 missing = missing.saturating_add(step);
