@@ -194,7 +194,7 @@ fn read_limited(reader: impl Read, what: &str) -> Result<Vec<u8>> {
 
 /// Raise this process's soft limit of open files to its hard limit (what
 /// Go programs do at start-up); a failure only means fewer files are
-/// written anonymously (src/import.rs).
+/// written anonymously (src/import/write.rs).
 fn raise_open_file_limit() {
     #[cfg(target_os = "linux")]
     {
