@@ -36,10 +36,8 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Atomically replace (or create) `path` with `bytes`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().expect("store paths always have a parent");
-    create_dir_all(dir)?;
+/// A new temp file (`.tmp-*`, which readers ignore) in folder `dir`.
+pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX);
     // Store files are shared data, like the files git checks out: readable
@@ -49,9 +47,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder
+    builder
         .tempfile_in(dir)
-        .map_err(Error::io("creating temp file in", dir))?;
+        .map_err(Error::io("creating temp file in", dir))
+}
+
+/// Atomically replace (or create) `path` with `bytes`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("store paths always have a parent");
+    create_dir_all(dir)?;
+    let mut tmp = temp_file_in(dir)?;
     // On error the temp file is removed when `tmp` drops; only a crash
     // leaves one behind.
     tmp.write_all(bytes)

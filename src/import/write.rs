@@ -4,7 +4,9 @@
 //! that share the work. The order of the steps is [`super`]'s.
 
 use std::collections::HashSet;
-use std::fs::{self, File};
+use std::fs;
+#[cfg(target_os = "linux")]
+use std::fs::File;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +15,7 @@ use tempfile::TempPath;
 
 use crate::error::{Error, Result};
 use crate::failpoint;
-use crate::fsutil::{self, TEMP_PREFIX};
+use crate::fsutil;
 
 /// How many threads share `n` files: one for a few hundred, else two per
 /// core (at most 16): the threads spend much of their time waiting inside
@@ -322,6 +324,8 @@ impl Changed {
 
 /// One thread's new files, and the folders made for them.
 pub(super) struct Temps<'a> {
+    /// Only Linux has anonymous files.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     anonymous: &'a Anonymous,
     folders: Folders<'a>,
     /// Anything was written.
@@ -438,16 +442,7 @@ impl Temps<'_> {
     pub(super) fn named(&mut self, target: &Path, bytes: &[u8]) -> Result<TempPath> {
         let dir = target.parent().expect("store paths always have a parent");
         self.folders.create_dirs(dir)?;
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(TEMP_PREFIX);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(fs::Permissions::from_mode(0o666));
-        }
-        let mut tmp = builder
-            .tempfile_in(dir)
-            .map_err(Error::io("creating temp file in", dir))?;
+        let mut tmp = fsutil::temp_file_in(dir)?;
         tmp.write_all(bytes).map_err(Error::io("writing", target))?;
         // Without syncfs, each file is synced as it is written.
         #[cfg(not(target_os = "linux"))]

@@ -271,6 +271,7 @@ fn adding_identical_content_again_changes_nothing() {
     let env = TestEnv::init();
     env.write("p.md", "Same.\n");
     let id = env.run(&["add", "p", "p.md"]).ok().stdout;
+    #[cfg(unix)]
     let object = object_path(&env, id.trim());
     let before = env.snapshot();
     #[cfg(unix)]

@@ -29,7 +29,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Barrier;
-use std::time::{Duration, Instant};
+#[cfg(unix)]
+use std::time::Duration;
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -39,6 +41,7 @@ use crate::support::TestEnv;
 const PROMPTS: [&str; 4] = ["shared", "team/a", "team/b", "team/c"];
 
 /// What `fsck` may find after a crash: nothing else.
+#[cfg(unix)]
 const CRASH_LEFTOVERS: [&str; 2] = ["temp-file", "ref-behind-log"];
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -77,6 +80,7 @@ impl Rng {
     }
 
     /// In [0, 1).
+    #[cfg(unix)]
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }

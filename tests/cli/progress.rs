@@ -5,6 +5,7 @@
 use crate::support::{Run, TestEnv, run_cmd};
 
 /// A store with `n` prompts on staging, added from `many/`.
+#[cfg(target_os = "linux")]
 fn store_with(n: usize) -> TestEnv {
     let env = TestEnv::init();
     many(&env, n);
