@@ -60,12 +60,12 @@ impl Objects {
     /// The names of the fan-out folders (`<id[0:2]>`) there are now.
     pub(crate) fn folders(&self) -> Result<HashSet<String>> {
         let mut names = HashSet::new();
-        for entry in fs::read_dir(&self.dir).map_err(Error::io("reading", &self.dir))? {
-            let entry = entry.map_err(Error::io("reading", &self.dir))?;
-            if let Ok(name) = entry.file_name().into_string() {
-                names.insert(name);
+        fsutil::each_name(&self.dir, |name| {
+            if let Ok(name) = std::str::from_utf8(name) {
+                names.insert(name.to_string());
             }
-        }
+        })
+        .map_err(Error::io("reading", &self.dir))?;
         Ok(names)
     }
 
