@@ -106,7 +106,8 @@ if [[ $(uname -sm) == "Linux x86_64" && -f /usr/lib/x86_64-linux-gnu/libc.a ]] &
     PS=$WORK/bin/promptrel-static
 fi
 gen() { cargo bench --quiet --locked --bench gen -- "$@"; }
-GEN_STAMP=$( (cat benches/gen.rs; "$P" --version) | cksum | cut -d' ' -f1)
+# Regenerated when the generator, the store format or the version changes.
+GEN_STAMP=$( (cat benches/gen.rs; grep "FORMAT_VERSION: u32" src/config.rs; "$P" --version) | cksum | cut -d" " -f1)
 
 # ----- data --------------------------------------------------------------
 NAME=support/refund-bot
@@ -125,9 +126,9 @@ make_history() { # N
     git -C "$dir/git" fsck --no-progress 2>/dev/null >/dev/null
     # The benchmarks move prod back and forth; keep what they change.
     mkdir -p "$dir/pristine"
-    # prod's log is shard folders of record files (FORMAT.md §6.2): keep
-    # the list of its files, to remove what the runs add.
-    (cd "$dir/promptrel/.promptrel/logs/$NAME" && find . -path './@prod~*' -type f | sort) \
+    # prod's log is a folder of record files and shard folders (FORMAT.md
+    # §6.2): keep the list of its files, to remove what the runs add.
+    (cd "$dir/promptrel/.promptrel/logs/$NAME@prod" && find . -type f | sort) \
         >"$dir/pristine/prod.files"
     cp "$dir/promptrel/.promptrel/refs/$NAME/@prod" "$dir/pristine/prod.ref"
     cp "$dir/git/.git/logs/refs/heads/prod" "$dir/pristine/prod.reflog"
@@ -138,10 +139,10 @@ make_history() { # N
 reset_history() { # N: undo the previous run's moves of prod
     local dir=$WORK/h$1
     (
-        cd "$dir/promptrel/.promptrel/logs/$NAME"
-        find . -path './@prod~*' -type f | sort | comm -13 "$dir/pristine/prod.files" - |
+        cd "$dir/promptrel/.promptrel/logs/$NAME@prod"
+        find . -type f | sort | comm -13 "$dir/pristine/prod.files" - |
             xargs -r rm -f
-        find . -path './@prod~*' -type d -empty -delete
+        find . -mindepth 1 -type d -empty -delete
     )
     cp "$dir/pristine/prod.ref" "$dir/promptrel/.promptrel/refs/$NAME/@prod"
     git -C "$dir/git" update-ref refs/heads/prod "$(cat "$dir/pristine/prod.sha")"

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 
 /// The on-disk format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The store's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,10 +26,10 @@ impl Store {
                     return LogIter::new(sources);
                 }
                 // `+versions`, then label logs sorted by label (FORMAT.md
-                // §6.4), found as store-wide discovery probes a large
-                // prompt folder (a label log without a ref is a move
-                // interrupted before its first ref: fsck reports it).
-                let found = self.probe_logs(name.clone(), None)?;
+                // §6.4), found as store-wide discovery finds them (a label
+                // log without a ref is a move interrupted before its first
+                // ref: fsck reports it).
+                let found = self.probe_logs(name.clone(), true)?;
                 sources.extend(
                     found
                         .logs

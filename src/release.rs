@@ -246,7 +246,10 @@ impl Store {
 
     /// The release log.
     pub fn releases_log(&self) -> Log {
-        Log::new(self.releases_dir(), RELEASES_LOG.to_string())
+        Log::new(
+            self.releases_dir().join(RELEASES_LOG),
+            RELEASES_LOG.to_string(),
+        )
     }
 
     /// Every release, newest first.

@@ -21,7 +21,7 @@ use crate::split::LabelValue;
 
 /// Name of the store folder.
 pub const DIR_NAME: &str = ".promptrel";
-/// Name of the per-prompt log of added versions (under `logs/<name>/`).
+/// Name of the per-prompt log of added versions (folder `logs/<name>+versions/`).
 pub const VERSIONS_LOG: &str = "+versions";
 
 const GITATTRIBUTES: &str = "\
@@ -176,7 +176,7 @@ impl Store {
         Ok(lock)
     }
 
-    /// The prompt's folder in `tree` (`refs` or `logs`).
+    /// The prompt's folder in `tree` (`refs`: its label files are in it).
     pub(crate) fn prompt_path(&self, tree: &str, name: &PromptName) -> PathBuf {
         let mut path = self.dir.join(tree);
         path.extend(name.parts());
@@ -188,14 +188,29 @@ impl Store {
         self.prompt_path("refs", name).join(label.file_name())
     }
 
-    /// The moves of `label` of `name` (files `logs/<name>/@<label>~…`).
+    /// The moves of `label` of `name` (folder `logs/<name>@<label>/`).
     pub fn label_log(&self, name: &PromptName, label: &Label) -> Log {
-        Log::new(self.prompt_path("logs", name), label.file_name())
+        self.prompt_log(name, label.file_name())
     }
 
-    /// The versions of `name` (files `logs/<name>/+versions~…`).
+    /// The versions of `name` (folder `logs/<name>+versions/`).
     pub fn versions_log(&self, name: &PromptName) -> Log {
-        Log::new(self.prompt_path("logs", name), VERSIONS_LOG.to_string())
+        self.prompt_log(name, VERSIONS_LOG.to_string())
+    }
+
+    /// The log `stem` of `name`: its folder is `logs/<name><stem>/` (in
+    /// the folder of NAME's namespace, if any).
+    pub(crate) fn prompt_log(&self, name: &PromptName, stem: String) -> Log {
+        let mut dir = self.dir.join("logs");
+        let mut parts = name.parts().peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_some() {
+                dir.push(part);
+            } else {
+                dir.push(format!("{part}{stem}"));
+            }
+        }
+        Log::new(dir, stem)
     }
 
     /// Whether NAME has any version.

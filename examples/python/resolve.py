@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the verified bytes of NAME@LABEL from a promptrel store (format 2).
+"""Print the verified bytes of NAME@LABEL from a promptrel store (format 3).
 usage: resolve.py NAME@LABEL [path/to/.promptrel] [--key KEY]
 
 A label split between several versions serves the one KEY chooses (a user
@@ -47,8 +47,8 @@ def choose(value: bytes, name: str, label: str, key: Optional[str]) -> str:
 
 def resolve(store: Path, name: str, label: str, key: Optional[str] = None) -> bytes:
     fmt = re.search(r"^format:\s*(\d+)\s*(#.*)?$", (store / "config.yaml").read_text("utf-8"), re.M)
-    if not fmt or int(fmt[1]) != 2:
-        raise ValueError(f"{store}: not a promptrel store of format 2")
+    if not fmt or int(fmt[1]) != 3:
+        raise ValueError(f"{store}: not a promptrel store of format 3")
     if not re.fullmatch(rf"{PART}(/{PART})*", name) or not re.fullmatch(PART, label):
         raise ValueError(f"invalid name or label: {name}@{label}")
     value = pending(store, name, label)

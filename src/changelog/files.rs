@@ -2,25 +2,29 @@
 //! [`SHARD_SIZE`] consecutive `seq`s, and, for a full shard, a pack of all
 //! of its records that readers use instead of the record files.
 //!
-//! All the logs of a prompt share its folder `logs/<name>/`; a shard
-//! belongs to the log named before its `~`:
+//! Each log has a folder of its own, named after the prompt's last name
+//! part and the log (`logs/support/refund-bot@prod/`, read like the
+//! revision `support/refund-bot@prod`). The folder is the log's first
+//! shard; each later shard is a folder inside it:
 //!
 //! ```text
-//! @prod~000000/                                  seq 1 to 256 of prod's log
+//! checkout-bot@prod/                             seq 1 to 256 of prod's log
 //!     000000000001-9f86d081884c7d65              one record: its seq, hash of its line
 //!     …
 //!     000000000256-0c2b4e6f8a1d3c5e
 //!     pack-7d3e0b1f9a2c4e68                      all of the above, in log order
-//! @prod~000001/                                  seq 257 to 512
-//!     000000000257-5e2b7a0c14d9f386
+//!     ~000001/                                   seq 257 to 512
+//!         000000000257-5e2b7a0c14d9f386
 //! ```
+//!
+//! So a new prompt costs one new folder, and a listing of a namespace
+//! folder holds one entry per log, however long the logs are.
 //!
 //! Nothing here is ever changed or removed once written: two git branches
 //! that add records to the same log add different files, and git never
 //! sees a file deleted (whose rename detection could pair it with another
 //! branch's new record).
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -108,7 +112,9 @@ impl Shard {
         crate::fsutil::each_name(&self.dir, |name| {
             // Not UTF-8: no record or pack name, so "anything else".
             let name = std::str::from_utf8(name).unwrap_or_default();
-            if name.starts_with('.') {
+            // Hidden and temp files; in the log's folder (shard 0), the
+            // other shards' folders.
+            if name.starts_with('.') || self.number == 0 && parse_shard_name(name).is_some() {
                 return;
             }
             // `Path::join` would copy the folder's path and then grow it.
@@ -153,15 +159,23 @@ pub fn parse_record_name(name: &str) -> Option<RecordName<'_>> {
     hash_ok(hash).then_some(RecordName::Record(seq))
 }
 
-/// Parse an entry name of `logs/<name>/`: `STEM~NNNNNN`, a shard folder of
-/// the log `STEM` (`+versions` or `@<label>`; not validated here).
-pub fn parse_shard_name(name: &str) -> Option<(&str, u64)> {
-    let (stem, number) = name.split_once('~')?;
-    let ok = (stem.starts_with('+') || stem.starts_with('@'))
-        && stem.len() >= 2
-        && number.len() == SHARD_DIGITS
-        && number.bytes().all(|b| b.is_ascii_digit());
-    Some((stem, number.parse().ok().filter(|_| ok)?))
+/// Parse the name of a shard folder inside a log's folder: `~NNNNNN`
+/// (6 digits), shard NNNNNN (at least 1: shard 0 is the log's folder).
+pub fn parse_shard_name(name: &str) -> Option<u64> {
+    let number = name.strip_prefix('~')?;
+    let ok = number.len() == SHARD_DIGITS && number.bytes().all(|b| b.is_ascii_digit());
+    number.parse().ok().filter(|&n| ok && n > 0)
+}
+
+/// Parse an entry name of a folder of `logs/`: `PART+versions` or
+/// `PART@LABEL`, the folder of that log of the prompt whose last name part
+/// is PART: `(PART, STEM)`. Neither part is validated here beyond its
+/// characters: a name part or label never holds `+`, `@` or `~`.
+pub fn parse_log_name(name: &str) -> Option<(&str, &str)> {
+    let at = name.find(['+', '@'])?;
+    let (part, stem) = name.split_at(at);
+    let ok = !part.is_empty() && stem.len() >= 2 && !stem[1..].contains(['+', '@', '~']);
+    ok.then_some((part, stem))
 }
 
 /// Read and check a record file: one record, named after its `seq` and
@@ -246,35 +260,8 @@ fn record_file_name(seq: u64, line: &[u8]) -> String {
     format!("{seq:0SEQ_DIGITS$}-{}", short_hash(line))
 }
 
-/// The shards of every log in one prompt folder, by stem, sorted by
-/// number. A missing folder has none. Entries that are not shard folders
-/// are left out (`fsck` looks at them separately).
-pub fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<Shard>>> {
-    let mut logs: BTreeMap<String, Vec<Shard>> = BTreeMap::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(logs),
-        Err(e) => return Err(Error::io("listing", dir)(e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(Error::io("listing", dir))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some((stem, number)) = parse_shard_name(name) {
-            logs.entry(stem.to_string()).or_default().push(Shard {
-                number,
-                dir: entry.path(),
-            });
-        }
-    }
-    for shards in logs.values_mut() {
-        shards.sort_by_key(|s| s.number);
-    }
-    Ok(logs)
-}
-
-/// One log: the prompt's versions (`+versions`) or one label's moves
-/// (`@<label>`), stored in shard folders in the prompt's folder of `logs/`.
+/// One log: a prompt's versions (`+versions`), one label's moves
+/// (`@<label>`), or the store's releases (`+releases`), in its folder.
 #[derive(Debug, Clone)]
 pub struct Log {
     dir: PathBuf,
@@ -282,12 +269,13 @@ pub struct Log {
 }
 
 impl Log {
-    /// The log `stem` (`+versions` or `@<label>`) in the prompt folder `dir`.
+    /// The log `stem` (`+versions`, `@<label>`, `+releases`) whose folder
+    /// is `dir`.
     pub fn new(dir: PathBuf, stem: String) -> Log {
         Log { dir, stem }
     }
 
-    /// The prompt's folder.
+    /// The log's folder (its first shard).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -301,12 +289,36 @@ impl Log {
     ///
     /// Shard folders are numbered from 0 with no gap (`seq` has none), so
     /// the last one is found by probing (about 2 log2(shards) `stat`s)
-    /// rather than by listing the prompt's folder, which holds every shard
-    /// folder of every log of the prompt (1 000 and more for long
+    /// rather than by listing the log's folder, which holds the records of
+    /// its first shard besides the other shards (400 and more for long
     /// histories). A folder missing in the middle reads as empty; `fsck`
     /// reports the records missing.
     pub fn shards(&self) -> Result<Vec<Shard>> {
         Ok((0..self.shard_count()?).map(|n| self.shard(n)).collect())
+    }
+
+    /// The shard folders there are, found by listing the log's folder (a
+    /// missing log has none), by number; for `fsck`, which also wants to
+    /// know of a shard after a missing one.
+    pub fn scan(&self) -> Result<Vec<Shard>> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("listing", &self.dir)(e)),
+        };
+        let mut shards = vec![self.shard(0)];
+        for entry in entries {
+            let entry = entry.map_err(Error::io("listing", &self.dir))?;
+            let name = entry.file_name();
+            if let Some(number) = name.to_str().and_then(parse_shard_name) {
+                shards.push(Shard {
+                    number,
+                    dir: entry.path(),
+                });
+            }
+        }
+        shards.sort_by_key(|s| s.number);
+        Ok(shards)
     }
 
     /// How many shard folders the log has (see [`Log::shards`]): about
@@ -362,9 +374,10 @@ impl Log {
     pub fn shard(&self, number: u64) -> Shard {
         Shard {
             number,
-            dir: self
-                .dir
-                .join(format!("{}~{number:0SHARD_DIGITS$}", self.stem)),
+            dir: match number {
+                0 => self.dir.clone(),
+                _ => self.dir.join(format!("~{number:0SHARD_DIGITS$}")),
+            },
         }
     }
 
@@ -467,7 +480,7 @@ mod tests {
     #[test]
     fn shard_counts_are_found_from_any_hint() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Log::new(dir.path().to_path_buf(), "@prod".to_string());
+        let log = Log::new(dir.path().join("bot@prod"), "@prod".to_string());
         for count in 0..=40u64 {
             if count > 0 {
                 fs::create_dir(log.shard(count - 1).dir).unwrap();
@@ -502,16 +515,28 @@ mod tests {
         ] {
             assert_eq!(parse_record_name(other), None, "{other}");
         }
-        assert_eq!(parse_shard_name("@prod~000003"), Some(("@prod", 3)));
-        assert_eq!(parse_shard_name("+versions~000000"), Some(("+versions", 0)));
+        assert_eq!(parse_shard_name("~000003"), Some(3));
         for other in [
-            "@prod",
-            "prod~000001",
-            "@prod~1",
-            "@prod~00000a",
-            "+versions",
+            "~000000",
+            "~1",
+            "~00000a",
+            "000001",
+            "@prod~000001",
+            "~0000001",
         ] {
             assert_eq!(parse_shard_name(other), None, "{other}");
+        }
+        assert_eq!(parse_log_name("bot@prod"), Some(("bot", "@prod")));
+        assert_eq!(parse_log_name("v1.2+versions"), Some(("v1.2", "+versions")));
+        for other in [
+            "@prod",
+            "+versions",
+            "bot",
+            "bot@",
+            "bot@prod~000001",
+            "bot@a@b",
+        ] {
+            assert_eq!(parse_log_name(other), None, "{other}");
         }
         assert_eq!((shard_of(1), shard_of(256), shard_of(257)), (0, 0, 1));
     }

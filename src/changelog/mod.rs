@@ -24,8 +24,8 @@ pub use ahead::Ahead;
 pub use compact::{PACK_WINDOW, pack, pack_before};
 pub(crate) use files::parse_record;
 pub use files::{
-    Head, Log, RecordName, SHARD_SIZE, Shard, ShardFiles, parse_record_name, parse_shard_name,
-    read_pack, read_record, scan, shard_of,
+    Head, Log, RecordName, SHARD_SIZE, Shard, ShardFiles, parse_log_name, parse_record_name,
+    parse_shard_name, read_pack, read_record, shard_of,
 };
 pub use reader::Reverse;
 pub(crate) use record::record_pair;

@@ -215,6 +215,11 @@ fn hints(err: &Error) -> Vec<String> {
             "it holds `format` and `protected_labels`; fix it, or restore it from git (`git checkout -- PATH`)"
                 .into(),
         ],
+        Error::UnsupportedFormat {
+            found, supported, ..
+        } if found < supported => vec![format!(
+            "the store was written by an earlier promptrel; FORMAT.md §1 says how to convert a format {found} store to format {supported}"
+        )],
         Error::UnsupportedFormat { .. } => vec!["upgrade promptrel to read this store".into()],
         Error::MergeConflict { name, label, sides, .. } => vec![
             format!(

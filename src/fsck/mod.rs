@@ -14,7 +14,7 @@
 //! do anyway and loses nothing acknowledged: stale temp files (removed), a
 //! ref one move behind its log (moved forward).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -202,13 +202,14 @@ impl Checker<'_> {
         }
         let logs = self.store.dir().join("logs");
         let refs_dir = self.store.dir().join("refs");
-        // Every prompt folder seen in either tree, with the file names in it.
-        let mut prompts = std::collections::BTreeMap::<String, PathBuf>::new();
+        // Every prompt seen in either tree: a log folder in logs/, a label
+        // file in refs/.
+        let mut prompts = std::collections::BTreeMap::<String, Vec<String>>::new();
         for (root, tree) in [(&logs, "logs"), (&refs_dir, "refs")] {
             if !root.is_dir() {
                 continue;
             }
-            // Shard folders are checked with their prompt, and not even
+            // Log folders are checked with their prompt, and not even
             // listed here (walkdir would read each whole, to sort it).
             walk_sorted(root, &mut |path, file_type| {
                 let name = path
@@ -216,34 +217,39 @@ impl Checker<'_> {
                     .expect("below root")
                     .to_string_lossy()
                     .into_owned();
-                // In logs/, a prompt's folder holds its logs' shard folders
-                // (checked with the prompt), and namespace folders.
-                let shard = (tree == "logs")
-                    .then(|| changelog::parse_shard_name(&name))
+                // In logs/, a folder is a log's (checked with the prompt)
+                // or a namespace's.
+                let log = (tree == "logs")
+                    .then(|| changelog::parse_log_name(&name))
                     .flatten()
                     .filter(|_| file_type.is_dir());
-                if shard.is_none() && file_type.is_dir()
+                if log.is_none() && file_type.is_dir()
                     || name == ".keep"
                     || name.starts_with(TEMP_PREFIX)
                 {
-                    return shard.is_none();
+                    return log.is_none();
                 }
                 let folder = path.parent().expect("below root");
-                let prompt = folder.strip_prefix(root).expect("below root");
-                let prompt: Vec<String> = prompt
+                let mut prompt: Vec<String> = folder
+                    .strip_prefix(root)
+                    .expect("below root")
                     .iter()
                     .map(|p| p.to_string_lossy().into_owned())
                     .collect();
-                let prompt = prompt.join("/");
                 let valid_stem = |stem: &str| {
                     stem.strip_prefix('@')
                         .is_some_and(|l| Label::new(l).is_ok())
                 };
-                let valid_file = match shard {
-                    Some((stem, _)) => stem == VERSIONS_LOG || valid_stem(stem),
+                let valid_file = match log {
+                    Some((part, stem)) => {
+                        prompt.push(part.to_string());
+                        stem == VERSIONS_LOG || valid_stem(stem)
+                    }
                     None => tree == "refs" && valid_stem(&name),
                 };
-                if shard.is_none() && !file_type.is_file() {
+                let stem = log.map(|(_, stem)| stem.to_string());
+                let prompt = prompt.join("/");
+                if log.is_none() && !file_type.is_file() {
                     self.problem(
                         path,
                         "not-a-file",
@@ -258,23 +264,24 @@ impl Checker<'_> {
                         false,
                     );
                 } else {
-                    prompts
-                        .entry(prompt)
-                        .or_insert_with(|| folder.to_path_buf());
+                    prompts.entry(prompt).or_default().extend(stem);
                 }
-                shard.is_none()
+                log.is_none()
             })
             .map_err(Error::io("listing", root))?;
         }
-        let names: Vec<PromptName> = prompts
-            .keys()
-            .map(|prompt| PromptName::new(prompt).expect("checked above"))
-            .collect();
-        // Listing each prompt's folders, and reading and checking each log's
+        let (names, stems): (Vec<PromptName>, Vec<Vec<String>>) = prompts
+            .into_iter()
+            .map(|(prompt, stems)| (PromptName::new(&prompt).expect("checked above"), stems))
+            .unzip();
+        // Listing each log's folder, and reading and checking its
         // files, is most of the work and needs nothing else: it is done on
         // all cores, ahead of the checks across logs, which take the results
         // in order (so the report does not depend on thread timing).
-        let mut plans = par_map(&names, |name| PromptPlan::of(self.store, name));
+        let prompts: Vec<_> = names.iter().zip(&stems).collect();
+        let mut plans = par_map(&prompts, |(name, stems)| {
+            PromptPlan::of(self.store, name, stems)
+        });
         let mut queue = LogQueue {
             pending: Default::default(),
             ready: Default::default(),
@@ -294,8 +301,7 @@ impl Checker<'_> {
     }
 
     fn prompt(&mut self, name: &PromptName, plan: PromptPlan, queue: &mut LogQueue) -> Result<()> {
-        let dir = self.store.prompt_path("logs", name);
-        let versions = dir.join(format!("{VERSIONS_LOG}~…"));
+        let versions = self.store.versions_log(name).dir().to_path_buf();
         let adds = self.log(&versions, queue.next()?, name, None);
         let labels = plan.labels?;
         // An empty shard folder alone is what a crash before the first
@@ -311,7 +317,7 @@ impl Checker<'_> {
         for (label, _) in labels {
             let files = queue.next()?;
             has_labels |= files.record_files > 0;
-            let log = dir.join(format!("{}~…", label.file_name()));
+            let log = self.store.label_log(name, &label).dir().to_path_buf();
             let Some(records) = self.log(&log, files, name, Some(&label)) else {
                 // The damage is reported; only the ref itself can still be checked.
                 self.label_ref(name, &label, None)?;
@@ -619,19 +625,27 @@ impl Checker<'_> {
                 repaired,
             );
         }
-        let mut logs = changelog::scan(&dir)?;
-        let shards = logs
-            .remove(crate::release::RELEASES_LOG)
-            .unwrap_or_default();
-        for (stem, shards) in logs {
-            for shard in shards {
-                self.problem(
-                    &shard.dir,
-                    "stray-file",
-                    format!("not a release folder (log {stem})"),
-                    false,
-                );
-            }
+        let shards = self.store.releases_log().scan()?;
+        // Another log here is no release log.
+        let others = match fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .filter_map(|n| n.into_string().ok())
+                .filter(|n| {
+                    n.starts_with(['+', '@'])
+                        && n != crate::release::RELEASES_LOG
+                        && n != crate::release::PENDING
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for name in others {
+            self.problem(
+                &dir.join(&name),
+                "stray-file",
+                format!("not a release folder ({name})"),
+                false,
+            );
         }
         let files = check_logs::<ReleaseRecord, _>(vec![shards], |entry| entry)
             .pop()
@@ -689,7 +703,7 @@ impl Checker<'_> {
                     .is_none_or(|moves| moves.contains(&(release.id.clone(), m.to.clone())));
                 if !recorded {
                     self.problem(
-                        &self.store.label_log(&name, &label).dir().join(format!("{}~…", label.file_name())),
+                        self.store.label_log(&name, &label).dir(),
                         "incomplete-release",
                         format!("release {} moved {name}@{label} to {}, but that label's log has no record of it", release.short_id(), m.to.short()),
                         false,
@@ -759,8 +773,12 @@ struct PromptPlan {
 }
 
 impl PromptPlan {
-    fn of(store: &Store, name: &PromptName) -> Result<PromptPlan> {
-        let mut logs = changelog::scan(&store.prompt_path("logs", name))?;
+    /// The plan for `name`, whose log folders in `logs/` are `stems`.
+    fn of(store: &Store, name: &PromptName, stems: &[String]) -> Result<PromptPlan> {
+        let mut logs = BTreeMap::new();
+        for stem in stems {
+            logs.insert(stem.clone(), store.prompt_log(name, stem.clone()).scan()?);
+        }
         let versions = logs.remove(VERSIONS_LOG).unwrap_or_default();
         let refs = refs::labels_in(&store.prompt_path("refs", name));
         let has_refs = refs.as_ref().is_ok_and(|r| !r.is_empty());

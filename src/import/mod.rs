@@ -428,7 +428,7 @@ impl Step1<'_> {
         } = *self;
         let mut seen: HashSet<VersionId> = HashSet::new();
         let mut out = Vec::with_capacity(files.len());
-        // Anonymous records are made here; their folders (two new ones for
+        // Anonymous records are made here; their folders (one new one for
         // a new prompt) are made during step 1's sync.
         let logs = store.dir().join("logs");
         for &(f, (newest, seq, current)) in files {
@@ -482,13 +482,9 @@ impl Step1<'_> {
                     let from = newest.clone().map(LabelValue::One);
                     let record = record(Action::Add, None, *seq, from);
                     let path = store.versions_log(&f.name).record_path(&record);
-                    // A first record: its shard is new, and so is the
-                    // prompt's folder when the prompt is.
-                    let missing = match *seq {
-                        1 => 2,
-                        seq if seq % SHARD_SIZE == 1 => 1,
-                        _ => 0,
-                    };
+                    // A shard's first record: its folder is new (for a new
+                    // prompt, the log's folder).
+                    let missing = usize::from(*seq % SHARD_SIZE == 1);
                     Some((
                         temps.temp(&path, &record.to_line(), Some(&logs), missing)?,
                         path,

@@ -178,8 +178,12 @@ fn future_format(env: &TestEnv) -> Vars {
     config(env, "format: 99\nprotected_labels: [prod]\n")
 }
 
+fn earlier_format(env: &TestEnv) -> Vars {
+    config(env, "format: 2\nprotected_labels: [prod]\n")
+}
+
 fn unknown_config_key(env: &TestEnv) -> Vars {
-    config(env, "format: 2\nprotected_label: [prod]\n")
+    config(env, "format: 3\nprotected_label: [prod]\n")
 }
 
 fn not_yaml_config(env: &TestEnv) -> Vars {
@@ -668,29 +672,34 @@ hint: `promptrel fsck` shows who moved it where on each branch
 
 "#]]),
         case("damaged changelog line", damaged_log, &["log", "checkout-bot"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000/000000000002-735671677fe540b3: line 1: damaged record: EOF while parsing a string at column 51
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot+versions/000000000002-735671677fe540b3: line 1: damaged record: EOF while parsing a string at column 51
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("damaged newest version record", damaged_last_version, &["show", "checkout-bot"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000/000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot+versions/000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("add after a damaged newest version record", damaged_last_version, &["add", "checkout-bot", "-"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/+versions~000000/000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot+versions/000000000002-735671677fe540b3: line 1: damaged record: expected value at column 1
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]])
             .stdin(b"a third version\n"),
         case("rollback with a damaged label log", damaged_prod_log, &["rollback", "checkout-bot", "prod", "-m", "undo"], CORRUPT, str![[r#"
-error: integrity error in [ROOT]/.promptrel/logs/checkout-bot/@prod~000000/000000000001-6b4dfaa1151af195: line 1: damaged record: key must be a string at column 2
+error: integrity error in [ROOT]/.promptrel/logs/checkout-bot@prod/000000000001-6b4dfaa1151af195: line 1: damaged record: key must be a string at column 2
 hint: `promptrel fsck` checks the whole store; restore a damaged file from git (`git checkout -- PATH`)
 
 "#]]),
         case("config from a newer promptrel", future_format, &["show", "checkout-bot@prod"], ERROR, str![[r#"
-error: [ROOT]/.promptrel/config.yaml has store format 99, this promptrel understands format 2
+error: [ROOT]/.promptrel/config.yaml has store format 99, this promptrel understands format 3
 hint: upgrade promptrel to read this store
+
+"#]]),
+        case("config from an earlier promptrel", earlier_format, &["show", "checkout-bot@prod"], ERROR, str![[r#"
+error: [ROOT]/.promptrel/config.yaml has store format 2, this promptrel understands format 3
+hint: the store was written by an earlier promptrel; FORMAT.md §1 says how to convert a format 2 store to format 3
 
 "#]]),
         case("config with an unknown key", unknown_config_key, &["show", "checkout-bot@prod"], CORRUPT, str![[r#"

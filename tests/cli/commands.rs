@@ -137,20 +137,20 @@ Initialized empty promptrel store in [ROOT]/.promptrel
         str![[r#"
 # promptrel store settings; the format is described in promptrel's FORMAT.md.
 # Store format version. Do not edit: promptrel refuses formats it does not know.
-format: 2
+format: 3
 # Labels that move only through `promptrel promote` and `promptrel rollback`,
 # never through `promptrel label` or `promptrel add --label`.
 protected_labels: [prod]
 
 "#]]
     );
-    assert!(config.lines().any(|l| l == "format: 2"), "{config}");
+    assert!(config.lines().any(|l| l == "format: 3"), "{config}");
     assert!(
         config.lines().any(|l| l == "protected_labels: [prod]"),
         "{config}"
     );
     let parsed = promptrel::Config::load(&env.store().join("config.yaml")).unwrap();
-    assert_eq!(parsed.format, 2);
+    assert_eq!(parsed.format, 3);
     assert_eq!(parsed.protected_labels, ["prod"]);
 
     assert_data_eq!(
@@ -1315,7 +1315,7 @@ fn promptrel_dir_overrides_discovery() {
     .ok();
     assert_eq!(support::log_lines(&other_store, "p", "+versions").len(), 1);
     assert!(
-        !env.store().join("logs/p").exists(),
+        !env.store().join("logs/p+versions").exists(),
         "the local store is untouched"
     );
     assert_eq!(env.run(&["list"]).ok().stdout, "");

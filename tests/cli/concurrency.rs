@@ -330,7 +330,7 @@ fn already_at(stdout: &str) -> Option<String> {
 /// A record a command must have written (ids are prefixes, as printed).
 #[derive(Debug)]
 struct Want {
-    /// Under `logs/`, e.g. `team/a/@canary`.
+    /// The log's folder under `logs/`, e.g. `team/a@canary`.
     file: String,
     action: &'static str,
     from: Option<String>,
@@ -351,10 +351,10 @@ fn action_of(kind: Kind) -> &'static str {
 
 /// The log files (and actions) `op` may write to.
 fn files_of(op: &Op) -> Vec<(String, &'static str)> {
-    let label_log = format!("{}/@{}", op.prompt, op.label);
+    let label_log = format!("{}@{}", op.prompt, op.label);
     match op.kind {
         Kind::Add => vec![
-            (format!("{}/+versions", op.prompt), "add"),
+            (format!("{}+versions", op.prompt), "add"),
             (label_log, "label"),
         ],
         Kind::Show | Kind::Protected => Vec::new(),
@@ -364,7 +364,7 @@ fn files_of(op: &Op) -> Vec<(String, &'static str)> {
 
 /// What a command that exited 0 must have written, from what it printed.
 fn wanted(op: &Op, stdout: &str, stderr: &str) -> Result<Vec<Want>, String> {
-    let label_log = format!("{}/@{}", op.prompt, op.label);
+    let label_log = format!("{}@{}", op.prompt, op.label);
     match op.kind {
         Kind::Show => Ok(Vec::new()),
         Kind::Protected => Err("a move of protected prod through `label` succeeded".into()),
@@ -383,7 +383,7 @@ fn wanted(op: &Op, stdout: &str, stderr: &str) -> Result<Vec<Want>, String> {
             }
             Ok(vec![
                 Want {
-                    file: format!("{}/+versions", op.prompt),
+                    file: format!("{}+versions", op.prompt),
                     action: "add",
                     from: None,
                     to: id.clone(),
@@ -503,9 +503,12 @@ fn check_store(env: &TestEnv, ops: &[(Op, Outcome)], settled: bool) -> Checked {
             c.wrong
                 .push(format!("logs/{file}: does not end with a newline"));
         }
-        let (log, _) = file
-            .split_once('~')
+        // The path up to the log's folder: the first part with `+` or `@`.
+        let end = file
+            .find(['+', '@'])
+            .and_then(|at| file[at..].find('/').map(|slash| at + slash))
             .unwrap_or_else(|| panic!("logs/{file}: not a record file"));
+        let log = &file[..end];
         for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let r: Value = serde_json::from_slice(line).unwrap_or_else(|e| {
                 panic!(
@@ -660,11 +663,15 @@ fn check_store(env: &TestEnv, ops: &[(Op, Outcome)], settled: bool) -> Checked {
     }
 
     // Refs: each equals its log's last `to` (after a crash it may be one move behind).
-    let refs = files_below(&env.store().join("refs"));
+    // Keyed like logs: `team/a/@canary` is the log `team/a@canary`.
+    let refs: BTreeMap<String, Vec<u8>> = files_below(&env.store().join("refs"))
+        .into_iter()
+        .map(|(file, bytes)| (file.replace("/@", "@"), bytes))
+        .collect();
     c.refs = refs.len();
     for (file, bytes) in &refs {
         let Some(records) = logs.get(file) else {
-            c.wrong.push(format!("refs/{file} has no log"));
+            c.wrong.push(format!("the ref of {file} has no log"));
             continue;
         };
         let last = records
@@ -676,12 +683,12 @@ fn check_store(env: &TestEnv, ops: &[(Op, Outcome)], settled: bool) -> Checked {
         let id = String::from_utf8_lossy(bytes).into_owned();
         if Some(&id) != last.as_ref() && (settled || Some(&id) != behind.as_ref()) {
             c.wrong.push(format!(
-                "refs/{file} holds {id:?}, its log ends at {last:?}"
+                "the ref of {file} holds {id:?}, its log ends at {last:?}"
             ));
         }
     }
     for (file, records) in &logs {
-        let is_label = file.rsplit('/').next().is_some_and(|f| f.starts_with('@'));
+        let is_label = file.rsplit('/').next().is_some_and(|f| f.contains('@'));
         let behind_new = !settled && records.len() == 1 && records[0]["from"].is_null();
         if is_label && !refs.contains_key(file) && !behind_new {
             c.wrong.push(format!("logs/{file} has no ref"));

@@ -68,7 +68,7 @@ fn released_store() -> TestEnv {
 fn crash_leftovers(env: &TestEnv) {
     let store = env.store();
     std::fs::write(
-        store.join("logs/support/refund-bot/.tmp-Lw8p2Q"),
+        store.join("logs/support/refund-bot@staging/.tmp-Lw8p2Q"),
         r#"{"time":"2026-02-01T09:00:00Z","action":"label","prompt":"support/ref"#,
     )
     .unwrap();
@@ -199,15 +199,15 @@ struct Mutation {
 fn mutations() -> Vec<Mutation> {
     let m = |what, args, stdin, steps| Mutation { what, args, stdin, damage: None, next: None, steps, atomic: false };
     vec![
-        // New object folder, object (temp, rename), new prompt folder, its
-        // +versions shard folder, the first record (temp, rename).
-        m("add (new prompt)", "add greeter - -m hello", Some(GREETER), 7),
-        // The same (7), then staging's first record in a new shard folder
+        // New object folder, object (temp, rename), the new +versions
+        // folder, the first record (temp, rename).
+        m("add (new prompt)", "add greeter - -m hello", Some(GREETER), 6),
+        // The same (6), then staging's first record in a new log folder
         // (folder, temp, rename) and its ref in a new refs folder (folder,
         // temp, rename).
-        m("add (new prompt) --label", "add greeter - -m hello --label staging", Some(GREETER), 13),
+        m("add (new prompt) --label", "add greeter - -m hello --label staging", Some(GREETER), 12),
         // New object folder and object (3), +versions record (temp, rename),
-        // staging's record and ref (4), qa's first record in a new shard
+        // staging's record and ref (4), qa's first record in a new log
         // folder and its new ref (5).
         m("add --label", "add checkout-bot - -m fourth --label staging --label qa", Some(V4), 14),
         // The object exists: only the +versions record.
@@ -840,9 +840,7 @@ fn a_real_write_error_leaves_the_store_unchanged() {
         .env("PROMPTREL_DATE", WHEN)
         .env("NO_COLOR", "1");
     let run = spawn(&mut cmd, Some(V1)).fails(2);
-    let versions = env
-        .store()
-        .join("logs/checkout-bot/+versions~000000/000000000004-");
+    let versions = env.store().join("logs/checkout-bot+versions/000000000004-");
     assert!(
         run.stderr
             .starts_with(&format!("error: writing {}", versions.display())),

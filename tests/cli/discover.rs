@@ -1,6 +1,6 @@
-//! Store-wide commands find every prompt (src/discover.rs): a prompt's
-//! folder in `logs/` is listed only when its link count says it holds
-//! folders the probes for its logs did not find.
+//! Store-wide commands find every prompt (src/discover.rs): each log
+//! folder in a namespace folder of `logs/`, with any number of shards and
+//! labels, and prompts inside namespaces that are prompts themselves.
 
 use serde_json::Value;
 
@@ -17,8 +17,8 @@ fn lines_about(log: &str, name: &str) -> usize {
         .count()
 }
 
-/// `--label l00 --label l01 …`: enough label logs (one shard folder each)
-/// that a prompt's folder is probed rather than listed.
+/// `--label l00 --label l01 …`: many label logs (a folder each) beside
+/// other prompts' logs in one namespace folder.
 fn many_labels() -> Vec<String> {
     (0..40)
         .flat_map(|i| ["--label".to_string(), format!("l{i:02}")])
@@ -30,11 +30,11 @@ fn store_wide_log_and_list_find_every_prompt_however_its_folder_looks() {
     let env = TestEnv::init();
     let labels = many_labels();
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-    // A large prompt folder with a namespaced prompt inside it.
+    // Many log folders, and a namespaced prompt inside the prompt's name.
     env.add("support", "General.\n", &labels);
     env.add("support/refund-bot", "Refunds.\n", &["--label", "l00"]);
     // A label log without a ref (a move interrupted before its first ref)
-    // in the same folder: more folders than the probes find.
+    // beside the others.
     let mut canary: Value = serde_json::from_str(&env.log_lines("support", "@l00")[0]).unwrap();
     canary["label"] = "canary".into();
     env.write_record("support", "@canary", &canary.to_string());
@@ -46,11 +46,11 @@ fn store_wide_log_and_list_find_every_prompt_however_its_folder_looks() {
         record["seq"] = seq.into();
         env.write_record("billing", "+versions", &record.to_string());
     }
-    // Small folders (listed): one with a nested prompt, one without.
+    // Short logs: a prompt with a nested prompt, and one without.
     env.add("faq", "FAQ.\n", &["--label", "l00"]);
     env.add("faq/short", "Short FAQ.\n", &[]);
     // What a crash before a prompt's first record leaves: not a prompt.
-    std::fs::create_dir_all(env.store().join("logs/ghost/+versions~000000")).unwrap();
+    std::fs::create_dir_all(env.store().join("logs/ghost+versions")).unwrap();
 
     let list = env.run(&["list"]).ok().stdout;
     let names: Vec<&str> = list.lines().filter(|l| !l.starts_with(' ')).collect();

@@ -185,8 +185,8 @@ checked 4 objects, 3 refs, 8 records: 1 problem
         damage("missing-object", "refs/support/refund-bot/@staging", |env| {
             std::fs::remove_file(object(env, REFUND)).unwrap();
         }, str![[r#"
-problem: .promptrel/logs/support/refund-bot/+versions~…: seq 1: version 8b47274d8a27 is not in objects/ [missing-object]
-problem: .promptrel/logs/support/refund-bot/@staging~…: seq 1: version 8b47274d8a27 is not in objects/ [missing-object]
+problem: .promptrel/logs/support/refund-bot+versions: seq 1: version 8b47274d8a27 is not in objects/ [missing-object]
+problem: .promptrel/logs/support/refund-bot@staging: seq 1: version 8b47274d8a27 is not in objects/ [missing-object]
 problem: .promptrel/refs/support/refund-bot/@staging: support/refund-bot@staging points to 8b47274d8a27, which is not in objects/ [missing-object]
 checked 3 objects, 3 refs, 8 records: 3 problems
 
@@ -232,53 +232,55 @@ settle it by choosing one: `promptrel label checkout-bot staging afab22d28124 -m
 checked 4 objects, 3 refs, 9 records: 1 problem
 
 "#]]),
-        damage("damaged-record", "logs/checkout-bot/@staging~000000/000000000002-…", |env| {
+        damage("damaged-record", "logs/checkout-bot@staging/000000000002-…", |env| {
             std::fs::write(env.log_file("checkout-bot", "@staging", 2), "garbage\n").unwrap();
         }, str![[r#"
-problem: .promptrel/logs/checkout-bot/@staging~000000/000000000002-4d6a9f8e7e5623d5: line 1: damaged record: expected value at column 1 [damaged-record]
+problem: .promptrel/logs/checkout-bot@staging/000000000002-4d6a9f8e7e5623d5: line 1: damaged record: expected value at column 1 [damaged-record]
 checked 4 objects, 3 refs, 6 records: 1 problem
 
 "#]]),
-        damage("misplaced-record", "logs/checkout-bot/+versions~…", |env| {
+        damage("misplaced-record", "logs/checkout-bot+versions", |env| {
             let file = env.log_file("checkout-bot", "+versions", 1);
             let line = std::fs::read_to_string(&file).unwrap();
             std::fs::remove_file(file).unwrap();
             let line = line.trim_end().replace(r#""prompt":"checkout-bot""#, r#""prompt":"support""#);
             env.write_record("checkout-bot", "+versions", &line);
         }, str![[r#"
-problem: .promptrel/logs/checkout-bot/+versions~…: seq 1: an add record for support does not belong in this log [misplaced-record]
+problem: .promptrel/logs/checkout-bot+versions: seq 1: an add record for support does not belong in this log [misplaced-record]
 checked 4 objects, 3 refs, 8 records: 1 problem
 
 "#]]),
-        damage("missing-record", "logs/checkout-bot/@staging~…", |env| {
+        damage("missing-record", "logs/checkout-bot@staging", |env| {
             std::fs::remove_file(env.log_file("checkout-bot", "@staging", 1)).unwrap();
         }, str![[r#"
-problem: .promptrel/logs/checkout-bot/@staging~…: no record with seq 1: a record file was deleted? [missing-record]
+problem: .promptrel/logs/checkout-bot@staging: no record with seq 1: a record file was deleted? [missing-record]
 checked 4 objects, 3 refs, 7 records: 1 problem
 
 "#]]),
-        damage("broken-chain", "logs/checkout-bot/@staging~…", |env| {
+        damage("broken-chain", "logs/checkout-bot@staging", |env| {
             // staging "moved from" v3, where it never was.
             env.write_record("checkout-bot", "@staging", &move_record("checkout-bot", "staging", 3, Some(V3), V2));
         }, str![[r#"
-problem: .promptrel/logs/checkout-bot/@staging~…: seq 3: moves from b82ac6c739f5, a value this log never reached before (edited by hand?) [broken-chain]
+problem: .promptrel/logs/checkout-bot@staging: seq 3: moves from b82ac6c739f5, a value this log never reached before (edited by hand?) [broken-chain]
 checked 4 objects, 3 refs, 9 records: 1 problem
 
 "#]]),
-        damage("unknown-version", "logs/checkout-bot/@qa~…", |env| {
+        damage("unknown-version", "logs/checkout-bot@qa", |env| {
             // Pointed at another prompt's version by hand.
             env.write_record("checkout-bot", "@qa", &move_record("checkout-bot", "qa", 1, None, REFUND));
             std::fs::write(path(env, "refs/checkout-bot/@qa"), format!("{}\n", id_of(REFUND))).unwrap();
         }, str![[r#"
-problem: .promptrel/logs/checkout-bot/@qa~…: checkout-bot@qa moved to 8b47274d8a27, which is not a version of checkout-bot [unknown-version]
+problem: .promptrel/logs/checkout-bot@qa: checkout-bot@qa moved to 8b47274d8a27, which is not a version of checkout-bot [unknown-version]
 checked 4 objects, 4 refs, 9 records: 1 problem
 
 "#]]),
-        damage("stray-file", "logs/checkout-bot/+versions", |env| {
-            // A log file of format 1, or anything else that is not a record.
-            std::fs::write(path(env, "logs/checkout-bot/+versions"), "{}\n").unwrap();
+        damage("stray-file", "logs/checkout-bot/+versions~000000/000000000001-…", |env| {
+            // A log folder of format 2, or anything else that is not a record.
+            let old = path(env, "logs/checkout-bot/+versions~000000");
+            std::fs::create_dir_all(&old).unwrap();
+            std::fs::write(old.join("000000000001-0123456789abcdef"), "{}\n").unwrap();
         }, str![[r#"
-problem: .promptrel/logs/checkout-bot/+versions: not a promptrel file (see FORMAT.md for the layout) [stray-file]
+problem: .promptrel/logs/checkout-bot/+versions~000000/000000000001-0123456789abcdef: not a promptrel file (see FORMAT.md for the layout) [stray-file]
 checked 4 objects, 3 refs, 8 records: 1 problem
 
 "#]]),
@@ -289,11 +291,11 @@ problem: .promptrel/refs/checkout-bot/.tmp-a1B2c3: left by an interrupted write;
 checked 4 objects, 3 refs, 8 records: 1 problem
 
 "#]]),
-        damage("missing-log", "logs/support/refund-bot/+versions~…", |env| {
+        damage("missing-log", "logs/support/refund-bot+versions", |env| {
             std::fs::remove_file(env.log_file("support/refund-bot", "+versions", 1)).unwrap();
         }, str![[r#"
-problem: .promptrel/logs/support/refund-bot/+versions~…: support/refund-bot has labels but no versions log [missing-log]
-problem: .promptrel/logs/support/refund-bot/@staging~…: support/refund-bot@staging moved to 8b47274d8a27, which is not a version of support/refund-bot [unknown-version]
+problem: .promptrel/logs/support/refund-bot+versions: support/refund-bot has labels but no versions log [missing-log]
+problem: .promptrel/logs/support/refund-bot@staging: support/refund-bot@staging moved to 8b47274d8a27, which is not a version of support/refund-bot [unknown-version]
 checked 4 objects, 3 refs, 7 records: 2 problems
 
 "#]]),
@@ -331,7 +333,7 @@ fn check_damage(d: Damage) {
     assert_eq!(run.code, 1, "{}: {}", d.kind, run.stdout);
     assert_data_eq!(run.stdout.clone(), d.report);
     // A path ending in `-…` names a record file by its seq (its hash is
-    // left out); `~…` is how fsck names a whole log.
+    // left out); a log is named by its folder.
     let named = |path: &str| match file.strip_suffix("-…") {
         Some(prefix) => path.starts_with(prefix),
         None => path == file,
@@ -417,7 +419,11 @@ checked 0 objects, 0 refs, 0 records: 1 problem
 /// Crash leftovers mixed with damage that needs a person.
 fn several_problems(env: &TestEnv) {
     std::fs::write(path(env, "objects/.tmp-Aa1Bb2"), "partial").unwrap();
-    std::fs::write(path(env, "logs/checkout-bot/.tmp-Zz9Yy8"), "partial").unwrap();
+    std::fs::write(
+        path(env, "logs/checkout-bot+versions/.tmp-Zz9Yy8"),
+        "partial",
+    )
+    .unwrap();
     env.write_record(
         "checkout-bot",
         "@prod",
@@ -439,7 +445,7 @@ fn repair_fixes_exactly_the_crash_leftovers() {
     assert_data_eq!(
         run.stdout,
         str![[r#"
-problem: .promptrel/logs/checkout-bot/.tmp-Zz9Yy8: left by an interrupted write; nothing refers to it [temp-file]
+problem: .promptrel/logs/checkout-bot+versions/.tmp-Zz9Yy8: left by an interrupted write; nothing refers to it [temp-file]
 problem: .promptrel/objects/.tmp-Aa1Bb2: left by an interrupted write; nothing refers to it [temp-file]
 problem: .promptrel/objects/b8/2ac6c739f5444c4b26513580c57f6e1dbe54f2f9716a3681b9c394a217349d: object b82ac6c739f5 does not match its content (hashes to 86421a46997e); refusing to serve it [corrupt-object]
 problem: .promptrel/refs/checkout-bot/@prod: checkout-bot@prod is one move behind its changelog (interrupted write); the move to afab22d28124 completes it [ref-behind-log]
@@ -459,7 +465,7 @@ checked 4 objects, 3 refs, 9 records: 5 problems
     assert_data_eq!(
         repair.stdout,
         str![[r#"
-repaired: .promptrel/logs/checkout-bot/.tmp-Zz9Yy8: left by an interrupted write; nothing refers to it [temp-file]
+repaired: .promptrel/logs/checkout-bot+versions/.tmp-Zz9Yy8: left by an interrupted write; nothing refers to it [temp-file]
 repaired: .promptrel/objects/.tmp-Aa1Bb2: left by an interrupted write; nothing refers to it [temp-file]
 problem: .promptrel/objects/b8/2ac6c739f5444c4b26513580c57f6e1dbe54f2f9716a3681b9c394a217349d: object b82ac6c739f5 does not match its content (hashes to 86421a46997e); refusing to serve it [corrupt-object]
 repaired: .promptrel/refs/checkout-bot/@prod: checkout-bot@prod is one move behind its changelog (interrupted write); the move to afab22d28124 completes it [ref-behind-log]
@@ -475,7 +481,11 @@ checked 4 objects, 3 refs, 9 records: 2 problems
     let after = kinds(&env);
     let left: BTreeSet<&str> = after.iter().map(|(k, _, _)| k.as_str()).collect();
     assert_eq!(left, BTreeSet::from(["merge-conflict", "corrupt-object"]));
-    assert!(!env.store().join("logs/checkout-bot/.tmp-Zz9Yy8").exists());
+    assert!(
+        !env.store()
+            .join("logs/checkout-bot+versions/.tmp-Zz9Yy8")
+            .exists()
+    );
     assert_eq!(
         std::fs::read_to_string(path(&env, "refs/checkout-bot/@prod")).unwrap(),
         format!("{}\n", id_of(V2))
@@ -490,7 +500,7 @@ checked 4 objects, 3 refs, 9 records: 2 problems
     assert_eq!(
         changed,
         BTreeSet::from([
-            "logs/checkout-bot/.tmp-Zz9Yy8".to_string(),
+            "logs/checkout-bot+versions/.tmp-Zz9Yy8".to_string(),
             "objects/.tmp-Aa1Bb2".to_string(),
             "refs/checkout-bot/@prod".to_string(),
         ])
@@ -623,7 +633,7 @@ fn packed_store() -> (TestEnv, std::path::PathBuf, Vec<String>) {
     let listing: String = names.iter().map(|n| format!("{n}\n")).collect();
     let pack = env
         .store()
-        .join("logs/bot/+versions~000000")
+        .join("logs/bot+versions")
         .join(format!("pack-{}", &id_of(&listing)[..16]));
     let bytes: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&pack, bytes).unwrap();
@@ -641,7 +651,7 @@ checked 300 objects, 0 refs, 300 records: ok
 "#]]
     );
     let problem = str![[r#"
-problem: .promptrel/logs/bot/+versions~000000/pack-[..]: the pack does not hold exactly the records of its shard, which readers would read instead [damaged-pack]
+problem: .promptrel/logs/bot+versions/pack-[..]: the pack does not hold exactly the records of its shard, which readers would read instead [damaged-pack]
 checked 300 objects, 0 refs, 0 records: 1 problem
 
 "#]];
@@ -675,7 +685,7 @@ checked 300 objects, 0 refs, 0 records: 1 problem
     assert_data_eq!(
         fsck(&env, &[]).stdout,
         str![[r#"
-problem: .promptrel/logs/bot/+versions~000000/000000000005-[..]: line 1: damaged record: expected value at column 1 [damaged-record]
+problem: .promptrel/logs/bot+versions/000000000005-[..]: line 1: damaged record: expected value at column 1 [damaged-record]
 checked 300 objects, 0 refs, 0 records: 1 problem
 
 "#]]

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use snapbox::{assert_data_eq, str};
 
-use crate::support::{Run, TestEnv, finish, run_cmd, snapshot_dir};
+use crate::support::{Run, TestEnv, finish, run_cmd, shard_dir, snapshot_dir};
 
 // ----- git ----------------------------------------------------------------------
 
@@ -321,7 +321,7 @@ fn union(a: &[String], b: &[String]) -> BTreeSet<String> {
     a.iter().chain(b).cloned().collect()
 }
 
-/// Record files as `SHARD/FILE` (`+versions~000000/000000000005-…`).
+/// Record files as `SHARD/FILE` (`bot+versions/000000000005-…`).
 fn shard_paths(paths: &[PathBuf]) -> Vec<String> {
     paths
         .iter()
@@ -488,7 +488,7 @@ fn both_branches_add_versions_of_one_prompt() {
     let new: Vec<&String> = after.difference(&before).collect();
     assert_eq!(new.len(), 1, "{new:?}");
     assert!(
-        new[0].starts_with("+versions~000000/000000000005-"),
+        new[0].starts_with("bot+versions/000000000005-"),
         "{}",
         new[0]
     );
@@ -1003,29 +1003,29 @@ fn names_in(dir: &Path) -> Vec<String> {
     names
 }
 
-/// The folder of shard `k` of log `stem` of `bot`.
-fn shard_dir(env: &TestEnv, stem: &str, k: u64) -> PathBuf {
-    env.store()
-        .join("logs")
-        .join("bot")
-        .join(format!("{stem}~{k:06}"))
-}
-
 /// Each shard folder of log `stem` of `bot`, by number: how many record
 /// files it holds, and its packs (file names, sorted).
 fn shards(env: &TestEnv, stem: &str) -> Vec<(usize, Vec<String>)> {
-    let prefix = format!("{stem}~");
-    let folders: Vec<String> = names_in(&env.store().join("logs").join("bot"))
+    let store = env.store();
+    // Shard 0 is the log's folder, the others are folders inside it.
+    let folders: Vec<String> = names_in(&shard_dir(&store, "bot", stem, 0))
         .into_iter()
-        .filter(|n| n.starts_with(&prefix))
+        .filter(|n| n.starts_with('~'))
         .collect();
-    (0u64..)
-        .zip(&folders)
-        .map(|(k, folder)| {
-            assert_eq!(*folder, format!("{stem}~{k:06}"), "shards from 0, no gap");
-            let (packs, records): (Vec<String>, Vec<String>) = names_in(&shard_dir(env, stem, k))
-                .into_iter()
-                .partition(|n| n.starts_with("pack-"));
+    (0u64..=folders.len() as u64)
+        .map(|k| {
+            if k > 0 {
+                assert_eq!(
+                    folders[k as usize - 1],
+                    format!("~{k:06}"),
+                    "shards from 0, no gap"
+                );
+            }
+            let (packs, records): (Vec<String>, Vec<String>) =
+                names_in(&shard_dir(&store, "bot", stem, k))
+                    .into_iter()
+                    .filter(|n| !n.starts_with('~'))
+                    .partition(|n| n.starts_with("pack-"));
             (records.len(), packs)
         })
         .collect()
@@ -1036,9 +1036,9 @@ fn shards(env: &TestEnv, stem: &str) -> Vec<(usize, Vec<String>)> {
 /// hex digits of the BLAKE3 hash of the files' names, sorted, each
 /// followed by `\n`.
 fn current_pack(env: &TestEnv, stem: &str, k: u64) -> String {
-    let listing: String = names_in(&shard_dir(env, stem, k))
+    let listing: String = names_in(&shard_dir(&env.store(), "bot", stem, k))
         .into_iter()
-        .filter(|n| !n.starts_with("pack-"))
+        .filter(|n| !n.starts_with("pack-") && !n.starts_with('~'))
         .map(|n| n + "\n")
         .collect();
     format!("pack-{}", &id_of(listing)[..16])
@@ -1049,7 +1049,7 @@ fn current_pack(env: &TestEnv, stem: &str, k: u64) -> String {
 #[track_caller]
 fn assert_packed(env: &TestEnv, stem: &str, k: u64) -> String {
     let name = current_pack(env, stem, k);
-    let path = shard_dir(env, stem, k).join(&name);
+    let path = shard_dir(&env.store(), "bot", stem, k).join(&name);
     let packed =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{stem}~{k:06}/{name}: {e}"));
     let seqs = k * 256 + 1..=(k + 1) * 256;
@@ -1194,7 +1194,7 @@ fn packs_written_on_both_branches_merge() {
     );
     for (stem, pack) in ["+versions", "@canary"].iter().zip(&a_packs) {
         let blob = |branch: &str| {
-            let spec = format!("{branch}:.promptrel/logs/bot/{stem}~000000/{pack}");
+            let spec = format!("{branch}:.promptrel/logs/bot{stem}/{pack}");
             git_ok(&env, &["rev-parse", &spec])
         };
         assert_eq!(blob("a"), blob("b"), "{stem}: the same bytes");

@@ -164,13 +164,13 @@ fn python_reader_refuses_what_promptrel_refuses() {
         std::fs::write(&reference, &ref_bytes).unwrap();
     }
 
-    // An unknown store format.
+    // Another store format (here, the one before).
     let config = env.store().join("config.yaml");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("format: 2", "format: 3")).unwrap();
+    std::fs::write(&config, text.replace("format: 3", "format: 2")).unwrap();
     fails(
         "support/refund-bot@staging",
-        "not a promptrel store of format 2",
+        "not a promptrel store of format 3",
     );
 
     // No arguments: a usage message, not a traceback.

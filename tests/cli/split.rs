@@ -261,9 +261,9 @@ checkout-bot
     assert!(env.run(&["fsck"]).ok().stdout.ends_with(": ok\n"));
 }
 
-/// The release records of the store, oldest first (`releases/+releases~000000`).
+/// The release records of the store, oldest first (`releases/+releases`).
 fn release_records(env: &TestEnv) -> Vec<Value> {
-    let shard = env.store().join("releases/+releases~000000");
+    let shard = env.store().join("releases/+releases");
     let mut files: Vec<_> = std::fs::read_dir(&shard)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -361,7 +361,7 @@ fn release_copies_whole_splits_and_rollback_release_restores_them() {
 
     // Rolling the releases back restores each whole value, newest first.
     let id_of_line = |r: &Value| {
-        let shard = env.store().join("releases/+releases~000000");
+        let shard = env.store().join("releases/+releases");
         let seq = r["seq"].as_u64().unwrap();
         let file = std::fs::read_dir(&shard)
             .unwrap()

@@ -442,7 +442,7 @@ fn unlogged_labels_missing_objects_and_damaged_logs_need_attention() {
     assert_eq!(damaged.len(), 1, "{findings:#}");
     assert_eq!(damaged[0]["label"], "prod");
     let shown = format!(
-        ".promptrel/logs/checkout-bot/@prod~000000/{}",
+        ".promptrel/logs/checkout-bot@prod/{}",
         record.file_name().unwrap().to_string_lossy()
     );
     assert_eq!(damaged[0]["path"], shown.as_str());
@@ -457,7 +457,7 @@ fn unlogged_labels_missing_objects_and_damaged_logs_need_attention() {
     assert_eq!(versions["prompt"], "support/refund-bot");
     assert_eq!(versions["label"], Value::Null);
     let shown = format!(
-        ".promptrel/logs/support/refund-bot/+versions~000000/{}",
+        ".promptrel/logs/support/refund-bot+versions/{}",
         record.file_name().unwrap().to_string_lossy()
     );
     assert_eq!(versions["path"], shown.as_str());

@@ -204,26 +204,39 @@ pub fn finish(out: Output) -> Run {
     }
 }
 
-/// The record files of one log of prompt `name` (`stem` is `+versions` or
-/// `@LABEL`): every `logs/<name>/<stem>~NNNNNN/<seq>-<hash>`, sorted by
-/// name (packs left out).
+/// The folder of one log of prompt `name` (`stem` is `+versions` or
+/// `@LABEL`): `logs/<name><stem>`, its first shard (FORMAT.md §6.2).
+pub fn log_dir(store: &Path, name: &str, stem: &str) -> PathBuf {
+    store.join("logs").join(format!("{name}{stem}"))
+}
+
+/// Shard `n` of one log: the log's folder, or its folder `~NNNNNN`.
+pub fn shard_dir(store: &Path, name: &str, stem: &str, n: u64) -> PathBuf {
+    match n {
+        0 => log_dir(store, name, stem),
+        _ => log_dir(store, name, stem).join(format!("~{n:06}")),
+    }
+}
+
+/// The record files of one log of prompt `name`: every `<seq>-<hash>` of
+/// its folder and of the shard folders in it, sorted by name (packs left
+/// out).
 pub fn record_files(store: &Path, name: &str, stem: &str) -> Vec<PathBuf> {
-    let dir = store.join("logs").join(name);
     let mut files = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return files;
-    };
-    for entry in entries {
-        let entry = entry.unwrap();
-        let shard = entry.file_name().to_string_lossy().into_owned();
-        if !shard.starts_with(&format!("{stem}~")) || !entry.file_type().unwrap().is_dir() {
+    let mut dirs = vec![log_dir(store, name, stem)];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
-        }
-        for file in std::fs::read_dir(entry.path()).unwrap() {
-            let path = file.unwrap().path();
-            let file_name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if !file_name.starts_with("pack-") && !file_name.starts_with('.') {
-                files.push(path);
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                if file_name.starts_with('~') {
+                    dirs.push(entry.path());
+                }
+            } else if !file_name.starts_with("pack-") && !file_name.starts_with('.') {
+                files.push(entry.path());
             }
         }
     }
@@ -268,11 +281,7 @@ impl TestEnv {
         let value: serde_json::Value = serde_json::from_str(line).unwrap();
         let seq = value["seq"].as_u64().unwrap();
         let hash = &blake3::hash(line.as_bytes()).to_hex()[..16];
-        let dir = self
-            .store()
-            .join("logs")
-            .join(name)
-            .join(format!("{stem}~{:06}", (seq - 1) / 256));
+        let dir = shard_dir(&self.store(), name, stem, (seq - 1) / 256);
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join(format!("{seq:012}-{hash}"));
         std::fs::write(&file, format!("{line}\n")).unwrap();
