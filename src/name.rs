@@ -8,7 +8,9 @@
 //! - a part does not start with `.` or `-`, does not end with `.` or `.lock`,
 //!   and is not a Windows device name (`con`, `nul`, `com1`, …);
 //! - a name is parts joined by `/` (namespaces); a label is a single part;
-//! - at most 255 bytes (a label at most 254: its file is `@<label>`).
+//! - a name at most 255 bytes, each of its parts and a label at most 127
+//!   (a log's folder is named `<last part>@<label>`, within the 255-byte
+//!   file-name limit of common file systems).
 //!
 //! `@`, `~` and `/` are therefore free for the revision syntax and the on-disk
 //! layout: a file named `@prod` can never collide with a namespace folder.
@@ -17,8 +19,12 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 
-/// Longest name, in bytes (a label may have one byte less: its file is `@<label>`).
+/// Longest name, in bytes.
 pub const MAX_LEN: usize = 255;
+
+/// Longest part of a name, and longest label, in bytes: a log's folder is
+/// named `<last part>@<label>` (FORMAT.md §2), at most 255 bytes.
+pub const MAX_PART: usize = 127;
 
 /// A valid prompt name such as `checkout-bot` or `support/refund-bot`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -92,9 +98,9 @@ fn check(text: &str, namespaces: bool) -> Result<(), String> {
     if text.is_empty() {
         return Err("it is empty".into());
     }
-    // A label is stored as the file `@<label>`, which must fit in the
-    // 255-byte file-name limit of common file systems.
-    let limit = if namespaces { MAX_LEN } else { MAX_LEN - 1 };
+    // A label is part of a folder's name, `<last part>@<label>`, which
+    // must fit in the 255-byte file-name limit of common file systems.
+    let limit = if namespaces { MAX_LEN } else { MAX_PART };
     if text.len() > limit {
         return Err(format!(
             "it is {} bytes long; the limit is {limit}",
@@ -139,6 +145,12 @@ fn check(text: &str, namespaces: bool) -> Result<(), String> {
 fn check_part(part: &str) -> Result<(), String> {
     if part.is_empty() {
         return Err("it has an empty part ('//' or a trailing '/')".into());
+    }
+    if part.len() > MAX_PART {
+        return Err(format!(
+            "a part is {} bytes long; the limit for a part is {MAX_PART}",
+            part.len()
+        ));
     }
     if part == "." || part == ".." {
         return Err(format!(
@@ -191,7 +203,8 @@ mod tests {
             "v1.2_x",
             "deep/name/space/p",
             "0",
-            &"a".repeat(255),
+            &"a".repeat(127),
+            &format!("{}/{}", "a".repeat(127), "b".repeat(127)),
         ] {
             assert!(PromptName::new(ok).is_ok(), "{ok} should be valid");
         }
@@ -226,13 +239,15 @@ mod tests {
             let err = PromptName::new(bad).unwrap_err().to_string();
             assert!(err.contains(rule), "{bad:?}: {err} should mention {rule}");
         }
-        let long = "a".repeat(256);
+        let long = vec!["a".repeat(127); 3].join("/");
         assert!(
             PromptName::new(&long)
                 .unwrap_err()
                 .to_string()
                 .contains("limit is 255")
         );
+        let err = PromptName::new(&"a".repeat(128)).unwrap_err().to_string();
+        assert!(err.contains("the limit for a part is 127"), "{err}");
     }
 
     #[test]
@@ -242,8 +257,8 @@ mod tests {
         let err = Label::new("a/b").unwrap_err().to_string();
         assert!(err.contains("'/' is not allowed in a label"), "{err}");
         assert_eq!(Label::new("prod").unwrap().file_name(), "@prod");
-        assert!(Label::new(&"a".repeat(254)).is_ok());
-        let err = Label::new(&"a".repeat(255)).unwrap_err().to_string();
-        assert!(err.contains("the limit is 254"), "{err}");
+        assert!(Label::new(&"a".repeat(127)).is_ok());
+        let err = Label::new(&"a".repeat(128)).unwrap_err().to_string();
+        assert!(err.contains("the limit is 127"), "{err}");
     }
 }

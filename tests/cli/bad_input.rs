@@ -98,9 +98,11 @@ fn store(env: &TestEnv) -> Vars {
     Vars::from([
         ("v1", v1),
         ("v2", v2),
-        ("long", "a".repeat(256)),
-        // A label's file is `@<label>`, so 255 bytes is already one too many.
-        ("long_label", "a".repeat(255)),
+        // 256 bytes in parts of at most 127.
+        ("long", format!("{}/{}/c", "a".repeat(126), "b".repeat(127))),
+        ("long_part", "a".repeat(128)),
+        // A log's folder is `<last part>@<label>`: at most 255 bytes.
+        ("long_label", "a".repeat(128)),
         ("root", env.root.display().to_string()),
     ])
 }
@@ -332,8 +334,12 @@ error: invalid prompt name "café": 'é' is not allowed (use a-z, 0-9, '.', '_' 
 error: invalid prompt name "checkout bot": spaces are not allowed
 
 "#]]),
+        case("name part over 127 bytes", store, &["add", "{long_part}", "-"], ERROR, str![[r#"
+error: invalid prompt name "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": a part is 128 bytes long; the limit for a part is 127
+
+"#]]),
         case("name over 255 bytes", store, &["add", "{long}", "-"], ERROR, str![[r#"
-error: invalid prompt name "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": it is 256 bytes long; the limit is 255
+error: invalid prompt name "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/c": it is 256 bytes long; the limit is 255
 
 "#]]),
         case("Windows device name", store, &["add", "con", "-"], ERROR, str![[r#"
@@ -402,8 +408,8 @@ error: invalid label "Canary": uppercase letters are not allowed (names must sta
 error: invalid label "prød": 'ø' is not allowed (use a-z, 0-9, '.', '_' and '-')
 
 "#]]),
-        case("label over 254 bytes", store, &["label", "checkout-bot", "{long_label}", "staging"], ERROR, str![[r#"
-error: invalid label "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": it is 255 bytes long; the limit is 254
+        case("label over 127 bytes", store, &["label", "checkout-bot", "{long_label}", "staging"], ERROR, str![[r#"
+error: invalid label "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": it is 128 bytes long; the limit is 127
 
 "#]]),
         case("device name label", store, &["label", "checkout-bot", "nul", "staging"], ERROR, str![[r#"
