@@ -72,7 +72,7 @@ fn check_file(bytes: &[u8]) {
     };
     // The same records as record files; records that serialize alike are
     // one file.
-    let log = Log::new(dir.path().join("logs"), "@prod".into());
+    let log = Log::new(dir.path().join("bot@prod"), "@prod".into());
     let mut want: Vec<Record> = Vec::new();
     for e in &entries {
         let path = log.record_path(&e.record);

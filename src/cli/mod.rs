@@ -3,6 +3,8 @@
 mod commands;
 mod context;
 mod output;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod pow;
 mod progress;
 #[cfg(all(target_os = "linux", not(test)))]
 pub mod startup;

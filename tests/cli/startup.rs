@@ -1,6 +1,7 @@
-//! What a process start costs: build.rs links the unwinder statically on
-//! Linux with glibc, so that a cold `promptrel show` does not load
-//! `libgcc_s.so.1` (PERFORMANCE.md, "Changes made for this").
+//! What a process start costs: on Linux with glibc, build.rs links the
+//! unwinder statically and src/cli/pow.rs defines `pow`, so that a cold
+//! `promptrel show` loads neither `libgcc_s.so.1` nor `libm.so.6`
+//! (PERFORMANCE.md, "Changes made for this").
 
 /// The executable names no `libgcc_s`: a library the binary needed would be
 /// named in its dynamic section.
@@ -15,6 +16,20 @@ fn the_binary_does_not_load_libgcc_s() {
     assert!(
         !bytes.windows(needle.len()).any(|w| w == needle),
         "the promptrel executable still refers to libgcc_s.so"
+    );
+}
+
+/// The executable does not name `libm.so.6` either: a library it needs is
+/// named in its dynamic section, and a new call to a libm function (from
+/// any crate) would bring it back.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_does_not_load_libm() {
+    let bytes = std::fs::read(env!("CARGO_BIN_EXE_promptrel")).unwrap();
+    let needle = b"libm.so";
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "the promptrel executable refers to libm.so: it calls a libm function other than pow"
     );
 }
 
