@@ -16,7 +16,8 @@ after a random few milliseconds, then check the store:
 - `promptrel fsck` exits 0, or finds only crash leftovers (temp-file,
   ref-behind-log, pending-release); anything else is a failure;
 - each log is read from its record files (FORMAT.md §6.2: one file per record,
-  `<seq:012>-<hash16>` in shard folders `<stem>~NNNNNN` of 256): name, shard,
+  `<seq:012>-<hash16>`, 256 per shard: the log's folder `<name><stem>` holds
+  the first, folders `~NNNNNN` inside it the others): name, shard,
   hash and content agree; packs are not used, but a pack whose digest is that
   of its shard's record file names must hold exactly those records, each once,
   in log order; record and pack FILES are never changed or removed between
@@ -70,7 +71,8 @@ DOCUMENTED_2 = {"nothing to roll back", "unknown label", "unknown prompt", "prot
 PROMPTS = ("shared", "team/a", "team/b")
 WRITER = Path(__file__).resolve().with_name("killtest-writer.sh")
 SHARD_SIZE = 256
-SHARD_DIR = re.compile(r"([+@][^~]+)~([0-9]{6})")
+LOG_DIR = re.compile(r"([a-z0-9._-]+)([+@][^~+@]+)")  # <last name part><stem>
+SHARD_DIR = re.compile(r"~([0-9]{6})")  # shard k >= 1, inside its log's folder
 RECORD_FILE = re.compile(r"([0-9]{12})-([0-9a-f]{16})")
 PACK_FILE = re.compile(r"pack-([0-9a-f]{16})")
 ID = re.compile(r"[0-9a-f]{64}")
@@ -227,8 +229,37 @@ class Checker:
     # -- reading the store ------------------------------------------------
 
     def scan(self, tree, listing, shards):
-        """Every record and pack file below `tree` ("logs" or "releases")."""
+        """Every record and pack file below `tree` ("logs" or "releases").
+        Logs are keyed `logs/<name>/<stem>` and `releases/+releases`."""
         top = self.store / tree
+
+        def read_shard(folder, where, log, number):
+            shard = shards.setdefault((log, number), {"records": {}, "packs": {}})
+            with os.scandir(folder) as it:
+                files = sorted(it, key=lambda e: e.name)
+            for f in files:
+                if f.name.startswith("."):
+                    continue
+                frel = f"{where}/{f.name}"
+                if number == 0 and f.is_dir(follow_symlinks=False):
+                    m = SHARD_DIR.fullmatch(f.name)
+                    if not m or int(m[1]) == 0:
+                        raise Failure(f"{frel}: unexpected folder in a log's folder")
+                    read_shard(f.path, frel, log, int(m[1]))
+                    continue
+                if not f.is_file(follow_symlinks=False):
+                    raise Failure(f"{frel}: not a regular file")
+                st = f.stat(follow_symlinks=False)
+                listing[frel] = (f.path, (st.st_ino, st.st_size, st.st_mtime_ns))
+                r, p = RECORD_FILE.fullmatch(f.name), PACK_FILE.fullmatch(f.name)
+                if r:
+                    if (int(r[1]) - 1) // SHARD_SIZE != number or int(r[1]) == 0:
+                        raise Failure(f"{frel}: seq {int(r[1])} in shard {number}")
+                    shard["records"][f.name] = frel
+                elif p:
+                    shard["packs"][p[1]] = frel
+                else:
+                    raise Failure(f"{frel}: neither a record nor a pack")
 
         def walk(folder, rel):
             with os.scandir(folder) as it:
@@ -241,36 +272,19 @@ class Checker:
                     continue
                 if not e.is_dir(follow_symlinks=False):
                     raise Failure(f"{where}: unexpected file (format 1 leftover?)")
-                m = SHARD_DIR.fullmatch(e.name)
-                if not m:
-                    if tree == "releases":
+                if tree == "releases":
+                    if e.name != "+releases":
                         raise Failure(f"{where}: unexpected folder")
+                    read_shard(e.path, where, "releases/+releases", 0)
+                    continue
+                m = LOG_DIR.fullmatch(e.name)
+                if not m:
                     walk(e.path, f"{rel}{e.name}/")  # a namespace
                     continue
-                stem, number = m[1], int(m[2])
-                if not (stem == "+releases" if tree == "releases"
-                        else stem == "+versions" or stem.startswith("@")):
+                part, stem = m[1], m[2]
+                if not (stem == "+versions" or stem.startswith("@")):
                     raise Failure(f"{where}: not a log of this tree")
-                log = f"{tree}/{rel}{stem}"
-                shard = shards.setdefault((log, number), {"records": {}, "packs": {}})
-                with os.scandir(e.path) as files:
-                    for f in files:
-                        if f.name.startswith("."):
-                            continue
-                        frel = f"{where}/{f.name}"
-                        if not f.is_file(follow_symlinks=False):
-                            raise Failure(f"{frel}: not a regular file")
-                        st = f.stat(follow_symlinks=False)
-                        listing[frel] = (f.path, (st.st_ino, st.st_size, st.st_mtime_ns))
-                        r, p = RECORD_FILE.fullmatch(f.name), PACK_FILE.fullmatch(f.name)
-                        if r:
-                            if (int(r[1]) - 1) // SHARD_SIZE != number or int(r[1]) == 0:
-                                raise Failure(f"{frel}: seq {int(r[1])} in shard {number}")
-                            shard["records"][f.name] = frel
-                        elif p:
-                            shard["packs"][p[1]] = frel
-                        else:
-                            raise Failure(f"{frel}: neither a record nor a pack")
+                read_shard(e.path, where, f"logs/{rel}{part}/{stem}", 0)
 
         if top.is_dir():
             walk(top, "")

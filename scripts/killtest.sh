@@ -11,7 +11,7 @@
 #   old one);
 # - `fsck` finds only crash leftovers (temp-file, ref-behind-log,
 #   pending-release), which `fsck --repair` or the next writer fix;
-# - the changelog (format 2: one file per record in shard folders, read from
+# - the changelog (format 3: one file per record, in its log's folder, read from
 #   the record files; a pack readers would use must hold exactly them) only
 #   grew by new files, none changed or removed; every log chains (seq 1, 2,
 #   3, …, each `from` the `to` before it), every undo went where the undo
