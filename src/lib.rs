@@ -55,6 +55,7 @@ mod status;
 mod store;
 pub mod template;
 mod update;
+pub mod upgrade;
 
 pub use changelog::{Action, Record};
 pub use config::{Config, FORMAT_VERSION};

@@ -103,15 +103,19 @@ impl Store {
 
     /// Find the store for `start`: its `.promptrel`, or its nearest parent's.
     pub fn discover(start: &Path) -> Result<Store> {
-        for dir in start.ancestors() {
-            let candidate = dir.join(DIR_NAME);
-            if candidate.is_dir() {
-                return Store::open(&candidate);
-            }
-        }
-        Err(Error::NotFound {
-            start: start.to_path_buf(),
-        })
+        Store::open(&Store::find_dir(start)?)
+    }
+
+    /// The `.promptrel` folder [`Store::discover`] would open, not opened
+    /// (`upgrade` converts a store that cannot be opened yet).
+    pub fn find_dir(start: &Path) -> Result<PathBuf> {
+        start
+            .ancestors()
+            .map(|dir| dir.join(DIR_NAME))
+            .find(|candidate| candidate.is_dir())
+            .ok_or_else(|| Error::NotFound {
+                start: start.to_path_buf(),
+            })
     }
 
     /// Open the store folder `dir` (the `.promptrel` folder itself).

@@ -217,8 +217,14 @@ fn hints(err: &Error) -> Vec<String> {
         ],
         Error::UnsupportedFormat {
             found, supported, ..
+        } if *found == promptrel::upgrade::UPGRADES_FROM => vec![format!(
+            "the store was written by an earlier promptrel: `promptrel upgrade` converts it to format {supported} in place"
+        )],
+        Error::UnsupportedFormat {
+            found, supported, ..
         } if found < supported => vec![format!(
-            "the store was written by an earlier promptrel; FORMAT.md §1 says how to convert a format {found} store to format {supported}"
+            "format {found} is older than `promptrel upgrade` converts (format {})",
+            promptrel::upgrade::UPGRADES_FROM
         )],
         Error::UnsupportedFormat { .. } => vec!["upgrade promptrel to read this store".into()],
         Error::MergeConflict { name, label, sides, .. } => vec![

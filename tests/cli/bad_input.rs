@@ -705,7 +705,7 @@ hint: upgrade promptrel to read this store
 "#]]),
         case("config from an earlier promptrel", earlier_format, &["show", "checkout-bot@prod"], ERROR, str![[r#"
 error: [ROOT]/.promptrel/config.yaml has store format 2, this promptrel understands format 3
-hint: the store was written by an earlier promptrel; FORMAT.md §1 says how to convert a format 2 store to format 3
+hint: the store was written by an earlier promptrel: `promptrel upgrade` converts it to format 3 in place
 
 "#]]),
         case("config with an unknown key", unknown_config_key, &["show", "checkout-bot@prod"], CORRUPT, str![[r#"

@@ -1555,6 +1555,7 @@ Commands:
   diff           Show what changed between two versions, as a unified diff
   log            Show the changelog, newest first: every version added and every label move
   fsck           Check the whole store: every object re-hashed, every ref and changelog record
+  upgrade        Convert a store written by an earlier promptrel (format 2) to this one's format
   status         Show prompt files changed since `add`, and labels at odds with their changelog
   list           List every prompt with its labels and the versions they point to
   export         Write one label of every prompt as plain files, for a deploy

@@ -24,3 +24,4 @@ mod split;
 mod startup;
 mod status;
 mod story;
+mod upgrade;

@@ -18,6 +18,7 @@ mod rollback;
 mod show;
 mod split;
 mod status;
+mod upgrade;
 mod vars;
 mod verify_export;
 
@@ -42,6 +43,7 @@ pub enum Command {
     Diff(diff::Args),
     Log(log::Args),
     Fsck(fsck::Args),
+    Upgrade(upgrade::Args),
     Status(status::Args),
     List(list::Args),
     Export(export::Args),
@@ -79,6 +81,7 @@ pub fn run(command: Command, ctx: &Context) -> Result<u8> {
         Command::Diff(args) => diff::run(args, ctx),
         Command::Log(args) => log::run(args, ctx),
         Command::Fsck(args) => fsck::run(args, ctx),
+        Command::Upgrade(args) => upgrade::run(args, ctx),
         Command::Status(args) => status::run(args, ctx),
         Command::List(args) => list::run(args, ctx),
         Command::Export(args) => export::run(args, ctx),
