@@ -42,6 +42,12 @@ pub enum Upgraded {
         /// Shard folders moved.
         shards: usize,
     },
+    /// The store had this build's format, and format-2 shard folders (a
+    /// git branch of format 2 merged into it): they were moved into place.
+    Merged {
+        /// Shard folders moved or merged.
+        shards: usize,
+    },
 }
 
 /// Convert the store folder `dir` (the `.promptrel` folder) from format 2
@@ -55,23 +61,21 @@ pub fn upgrade(dir: &Path, lock_timeout: Option<Duration>) -> Result<Upgraded> {
             reason: "no config.yaml".into(),
         });
     }
-    if format_of(&config)? == FORMAT_VERSION {
-        return Ok(Upgraded::AlreadyCurrent);
-    }
+    let known = |from: u32| match from {
+        FORMAT_VERSION | UPGRADES_FROM => Ok(from),
+        _ => Err(Error::UnsupportedFormat {
+            path: config.clone(),
+            found: from,
+            supported: FORMAT_VERSION,
+        }),
+    };
+    known(format_of(&config)?)?;
     let timeout = lock_timeout.unwrap_or(lock::DEFAULT_TIMEOUT);
     let _lock = StoreLock::acquire(&dir.join("lock"), timeout)?;
     // Read again under the lock: another `upgrade` may have finished.
-    let from = format_of(&config)?;
-    if from == FORMAT_VERSION {
-        return Ok(Upgraded::AlreadyCurrent);
-    }
-    if from != UPGRADES_FROM {
-        return Err(Error::UnsupportedFormat {
-            path: config,
-            found: from,
-            supported: FORMAT_VERSION,
-        });
-    }
+    // A store of this format may still hold format-2 folders, which a git
+    // merge of a branch of format 2 brought in: they are moved all the same.
+    let from = known(format_of(&config)?)?;
     let mut shards = 0;
     let logs = dir.join("logs");
     if logs.is_dir() {
@@ -80,6 +84,12 @@ pub fn upgrade(dir: &Path, lock_timeout: Option<Duration>) -> Result<Upgraded> {
     let releases = dir.join("releases");
     if releases.is_dir() {
         shards += convert_folder(&releases, &|stem| releases.join(stem))?;
+    }
+    if from == FORMAT_VERSION {
+        return Ok(match shards {
+            0 => Upgraded::AlreadyCurrent,
+            shards => Upgraded::Merged { shards },
+        });
     }
     // Last: the store says format 3 only once every folder is in place.
     let text = fs::read_to_string(&config).map_err(Error::io("reading", &config))?;
@@ -158,6 +168,8 @@ fn convert_tree(dir: &Path, root: bool) -> Result<usize> {
 
 /// Move the format-2 shard folders of `dir` to their log's folder,
 /// `log_dir(stem)`: shard 0 becomes that folder, shard k its `~NNNNNN`.
+/// Where the target exists already (a git merge brought both layouts), the
+/// shard's files are moved into it instead.
 fn convert_folder(dir: &Path, log_dir: &dyn Fn(&str) -> PathBuf) -> Result<usize> {
     let mut moved = 0;
     // Sorted: a log's shard 0 comes before its others.
@@ -176,19 +188,19 @@ fn convert_folder(dir: &Path, log_dir: &dyn Fn(&str) -> PathBuf) -> Result<usize
             }
         };
         match fs::symlink_metadata(&to) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            _ => {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                fs::rename(&from, &to).map_err(Error::io("moving", &from))?;
+                fsutil::sync_dir(to.parent().expect("inside the store"))?;
+            }
+            Ok(meta) if meta.is_dir() => merge_into(&from, &to)?,
+            Ok(_) => {
                 return Err(Error::corrupt(
-                    &from,
-                    format!(
-                        "{} exists already: this log is in both layouts (a format-3 branch merged?); move its files by hand",
-                        to.display()
-                    ),
+                    &to,
+                    "not a folder: a log's folder was expected here",
                 ));
             }
+            Err(e) => return Err(Error::io("reading", &to)(e)),
         }
-        fs::rename(&from, &to).map_err(Error::io("moving", &from))?;
-        fsutil::sync_dir(to.parent().expect("inside the store"))?;
         failpoint::step("upgrade: shard folder moved").map_err(Error::io("moving", &from))?;
         moved += 1;
     }
@@ -196,6 +208,50 @@ fn convert_folder(dir: &Path, log_dir: &dyn Fn(&str) -> PathBuf) -> Result<usize
         fsutil::sync_dir(dir)?;
     }
     Ok(moved)
+}
+
+/// Move the record files and packs of the format-2 shard folder `from`
+/// into the format-3 one `to`, which exists. A file both hold is the same
+/// record (its name is its `seq` and the hash of its line; a pack's, the
+/// hash of its records' names), so `from`'s copy is dropped once its bytes
+/// are checked. Other entries (temp files of a crash) stay, and so does
+/// `from` then.
+fn merge_into(from: &Path, to: &Path) -> Result<()> {
+    let mut names: Vec<String> = Vec::new();
+    for entry in fs::read_dir(from).map_err(Error::io("listing", from))? {
+        let entry = entry.map_err(Error::io("listing", from))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if crate::changelog::parse_record_name(&name).is_some() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    for name in names {
+        let (old, new) = (from.join(&name), to.join(&name));
+        match fs::read(&new) {
+            Ok(there) => {
+                let here = fs::read(&old).map_err(Error::io("reading", &old))?;
+                if here != there {
+                    return Err(Error::corrupt(
+                        &old,
+                        format!("differs from {}, which has its name", new.display()),
+                    ));
+                }
+                fs::remove_file(&old).map_err(Error::io("removing", &old))?;
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                fs::rename(&old, &new).map_err(Error::io("moving", &old))?;
+            }
+            Err(e) => return Err(Error::io("reading", &new)(e)),
+        }
+    }
+    fsutil::sync_dir(to)?;
+    fsutil::sync_dir(from)?;
+    match fs::remove_dir(from) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::DirectoryNotEmpty => Ok(()),
+        Err(e) => Err(Error::io("removing folder", from)(e)),
+    }
 }
 
 /// The names of the folders in `dir`, sorted (hidden ones left out).

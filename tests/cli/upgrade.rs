@@ -239,3 +239,59 @@ fn other_formats_are_refused_and_left_alone() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
 }
+
+/// After a git merge of a branch still on format 2 into a store of format
+/// 3, the branch's records sit in format 2's folders, which readers do not
+/// read; `upgrade` moves them into place, merging the shard both hold.
+#[test]
+fn format_2_folders_merged_into_a_format_3_store_are_moved_into_place() {
+    let env = store();
+    let v2 = env.add("checkout-bot", "Be very brief.\n", &[]);
+    // What the branch wrote: staging's log (its first record, which main
+    // has too, and a second moving staging to v2), and staging's ref.
+    let first = env.log_lines("checkout-bot", "@staging")[0].clone();
+    let mut second: Value = serde_json::from_str(&first).unwrap();
+    second["seq"] = 2.into();
+    second["from"] = second["to"].clone();
+    second["to"] = v2.clone().into();
+    second["message"] = "on the old branch".into();
+    let second = second.to_string();
+    let old = env.store().join("logs/checkout-bot/@staging~000000");
+    std::fs::create_dir_all(&old).unwrap();
+    let first_file = env.log_file("checkout-bot", "@staging", 1);
+    std::fs::copy(&first_file, old.join(first_file.file_name().unwrap())).unwrap();
+    let hash = &blake3::hash(second.as_bytes()).to_hex()[..16];
+    std::fs::write(
+        old.join(format!("000000000002-{hash}")),
+        format!("{second}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        env.store().join("refs/checkout-bot/@staging"),
+        format!("{v2}\n"),
+    )
+    .unwrap();
+    let stray = env.run(&["fsck"]);
+    assert_eq!(stray.code, 1);
+    assert!(stray.stdout.contains("[stray-file]"), "{}", stray.stdout);
+
+    let run = env.run(&["upgrade"]).ok();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{} is format 3; moved 1 format-2 log folders (from a merged branch) into place\n",
+            env.store().display()
+        )
+    );
+    assert!(!env.store().join("logs/checkout-bot").exists());
+    assert_eq!(env.log_files("checkout-bot", "@staging").len(), 2);
+    env.run(&["fsck"]).ok();
+    assert_eq!(
+        env.run(&["show", "checkout-bot@staging~1"]).ok().stdout,
+        "Be brief.\n"
+    );
+    assert_eq!(
+        env.run(&["show", "checkout-bot@staging"]).ok().stdout,
+        "Be very brief.\n"
+    );
+}

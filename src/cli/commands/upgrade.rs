@@ -14,9 +14,10 @@ use crate::cli::output::{exit, stdout};
 /// prompt with a folder per 256 records of each log. upgrade renames those
 /// folders under the store lock (record files and packs keep their names
 /// and bytes) and writes `format: 3` last, so an interrupted upgrade is
-/// finished by running it again. On a store of the current format it says
-/// so and changes nothing. Convert every git branch that writes to the
-/// store before merging it (FORMAT.md §1).
+/// finished by running it again. On a store of the current format it moves
+/// into place the format-2 folders a git merge of a format-2 branch brought
+/// in (merging a shard both layouts hold: a file both have is the same
+/// record), and otherwise says so and changes nothing (FORMAT.md §1).
 ///
 /// Example: promptrel upgrade && promptrel fsck
 #[derive(Debug, clap::Args)]
@@ -40,6 +41,12 @@ pub fn run(_args: Args, ctx: &Context) -> Result<u8> {
         Upgraded::AlreadyCurrent => writeln!(
             out,
             "{} is format {} already; nothing changed",
+            dir.display(),
+            promptrel::FORMAT_VERSION
+        )?,
+        Upgraded::Merged { shards } => writeln!(
+            out,
+            "{} is format {}; moved {shards} format-2 log folders (from a merged branch) into place",
             dir.display(),
             promptrel::FORMAT_VERSION
         )?,
