@@ -82,6 +82,12 @@ fn downgrade(env: &TestEnv) {
     std::fs::write(&config, text.replace("format: 3\n", "format: 2\n")).unwrap();
 }
 
+/// Run `upgrade`, which must succeed; its output, the store's path as `STORE`.
+fn upgrade(env: &TestEnv) -> String {
+    let out = env.run(&["upgrade"]).ok().stdout;
+    out.replace(&env.store().display().to_string(), "STORE")
+}
+
 /// Copy folder `from` to `to` (files and folders only).
 fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
@@ -128,26 +134,18 @@ fn a_format_2_store_becomes_exactly_the_format_3_store() {
         refused.stderr
     );
 
-    let run = env.run(&["upgrade"]).ok();
     assert_eq!(
-        run.stdout,
-        format!(
-            "upgraded {} from format 2 to format 3 (11 log folders moved)\n",
-            env.store().display()
-        )
+        upgrade(&env),
+        "upgraded STORE from format 2 to format 3 (11 log folders moved)\n"
     );
     assert_eq!(env.snapshot(), before, "byte for byte the format-3 store");
     assert_eq!(env.run(&["log", "--json"]).ok().stdout, log);
     env.run(&["fsck"]).ok();
 
     // Again: nothing to do.
-    let again = env.run(&["upgrade"]).ok();
     assert_eq!(
-        again.stdout,
-        format!(
-            "{} is format 3 already; nothing changed\n",
-            env.store().display()
-        )
+        upgrade(&env),
+        "STORE is format 3 already; nothing changed\n"
     );
     assert_eq!(env.snapshot(), before);
 }
@@ -179,7 +177,7 @@ fn an_upgrade_interrupted_at_any_step_is_finished_by_the_next() {
         if env.snapshot() != want {
             env.run(&["show", "checkout-bot@prod"]).fails(2);
         }
-        env.run(&["upgrade"]).ok();
+        upgrade(&env);
         let got = env.snapshot();
         // A temp file (of config.yaml's rewrite) is what any crash may
         // leave: readers skip it, `fsck --repair` removes it.
@@ -275,13 +273,9 @@ fn format_2_folders_merged_into_a_format_3_store_are_moved_into_place() {
     assert_eq!(stray.code, 1);
     assert!(stray.stdout.contains("[stray-file]"), "{}", stray.stdout);
 
-    let run = env.run(&["upgrade"]).ok();
     assert_eq!(
-        run.stdout,
-        format!(
-            "{} is format 3; moved 1 format-2 log folders (from a merged branch) into place\n",
-            env.store().display()
-        )
+        upgrade(&env),
+        "STORE is format 3; moved 1 format-2 log folders (from a merged branch) into place\n"
     );
     assert!(!env.store().join("logs/checkout-bot").exists());
     assert_eq!(env.log_files("checkout-bot", "@staging").len(), 2);
