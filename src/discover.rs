@@ -98,7 +98,7 @@ impl Store {
     /// previous log ended.
     pub(crate) fn probe_logs(&self, name: PromptName, labels: bool) -> Result<Found> {
         let labels = match labels {
-            true => refs::labels_in(&self.prompt_path("refs", &name))?,
+            true => refs::labels_in(&self.refs_dir(&name))?,
             false => Vec::new(),
         };
         let mut logs = Vec::with_capacity(1 + labels.len());

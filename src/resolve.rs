@@ -154,7 +154,7 @@ impl Store {
         let mut labels = std::collections::BTreeSet::new();
         for name in self.prompts()? {
             labels.extend(
-                crate::refs::labels_in(&self.prompt_path("refs", &name))?
+                crate::refs::labels_in(&self.refs_dir(&name))?
                     .into_iter()
                     .map(|l| l.to_string())
                     .filter(|l| l != label),

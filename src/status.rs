@@ -520,7 +520,7 @@ impl Store {
     /// Every label of `name`, including those whose ref cannot be read
     /// ([`Store::labels`] stops at the first such ref).
     fn label_names(&self, name: &PromptName) -> Result<Vec<Label>> {
-        refs::labels_in(&self.prompt_path("refs", name))
+        refs::labels_in(&self.refs_dir(name))
     }
 
     fn damaged_log(

@@ -180,16 +180,16 @@ impl Store {
         Ok(lock)
     }
 
-    /// The prompt's folder in `tree` (`refs`: its label files are in it).
-    pub(crate) fn prompt_path(&self, tree: &str, name: &PromptName) -> PathBuf {
-        let mut path = self.dir.join(tree);
+    /// `refs/<name>/`: the prompt's label files.
+    pub(crate) fn refs_dir(&self, name: &PromptName) -> PathBuf {
+        let mut path = self.dir.join("refs");
         path.extend(name.parts());
         path
     }
 
     /// `refs/<name>/@<label>`.
     pub fn ref_path(&self, name: &PromptName, label: &Label) -> PathBuf {
-        self.prompt_path("refs", name).join(label.file_name())
+        self.refs_dir(name).join(label.file_name())
     }
 
     /// The moves of `label` of `name` (folder `logs/<name>@<label>/`).
@@ -266,7 +266,7 @@ impl Store {
     /// Every label of `name`, sorted, with its value.
     pub fn labels(&self, name: &PromptName) -> Result<Vec<(Label, LabelValue)>> {
         let mut out = Vec::new();
-        for label in refs::labels_in(&self.prompt_path("refs", name))? {
+        for label in refs::labels_in(&self.refs_dir(name))? {
             if let Some(value) = self.label(name, &label)? {
                 out.push((label, value));
             }

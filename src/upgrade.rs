@@ -52,7 +52,8 @@ pub enum Upgraded {
 
 /// Convert the store folder `dir` (the `.promptrel` folder) from format 2
 /// to this build's format, waiting up to `lock_timeout` (default 10 s) for
-/// the lock.
+/// the lock; on a store of this format, move in the format-2 folders a git
+/// merge brought ([`Upgraded::Merged`]).
 pub fn upgrade(dir: &Path, lock_timeout: Option<Duration>) -> Result<Upgraded> {
     let config = dir.join("config.yaml");
     if !dir.is_dir() || !config.is_file() {

@@ -780,7 +780,7 @@ impl PromptPlan {
             logs.insert(stem.clone(), store.prompt_log(name, stem.clone()).scan()?);
         }
         let versions = logs.remove(VERSIONS_LOG).unwrap_or_default();
-        let refs = refs::labels_in(&store.prompt_path("refs", name));
+        let refs = refs::labels_in(&store.refs_dir(name));
         let has_refs = refs.as_ref().is_ok_and(|r| !r.is_empty());
         let labels = refs.map(|mut labels| {
             for stem in logs.keys() {

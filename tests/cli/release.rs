@@ -47,9 +47,8 @@ fn release_ids(env: &TestEnv) -> Vec<String> {
 }
 
 #[track_caller]
-/// Release checkout-bot and refund-bot from staging to prod ("spring");
-/// returns the release's id.
-fn release_spring(env: &TestEnv) -> String {
+/// Release checkout-bot and refund-bot from staging to prod, with `message`.
+fn release_both(env: &TestEnv, message: &str) -> Run {
     env.run(&[
         "release",
         "staging",
@@ -57,9 +56,14 @@ fn release_spring(env: &TestEnv) -> String {
         "checkout-bot",
         "support/refund-bot",
         "-m",
-        "spring",
+        message,
     ])
-    .ok();
+    .ok()
+}
+
+/// [`release_both`] ("spring"); returns the release's id.
+fn release_spring(env: &TestEnv) -> String {
+    release_both(env, "spring");
     release_ids(env).remove(0)
 }
 
@@ -77,17 +81,7 @@ fn refused(env: &TestEnv, args: &[&str], code: i32) -> Run {
 #[test]
 fn release_moves_every_named_prompt_as_one_event() {
     let env = store();
-    let run = env
-        .run(&[
-            "release",
-            "staging",
-            "prod",
-            "checkout-bot",
-            "support/refund-bot",
-            "-m",
-            "spring release",
-        ])
-        .ok();
+    let run = release_both(&env, "spring release");
     let ids = release_ids(&env);
     assert_eq!(ids.len(), 1);
     let id = &ids[0];
